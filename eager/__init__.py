@@ -1,0 +1,99 @@
+"""eager: PyTorch-style tensors and autograd over NumPy (cpu) and CuPy (cuda).
+
+`import eager as torch` runs ordinary PyTorch tutorial code: the names and semantics follow
+PyTorch wherever they fit.
+"""
+from . import autograd, dtypes, nn, ops
+from . import tensor_methods as _tensor_methods  # noqa: F401 - binds Tensor methods
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import cuda_is_available, device
+from .creation import (
+    arange,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .dtypes import DType as dtype
+from .dtypes import bool_ as bool  # noqa: A001 - PyTorch's name
+from .dtypes import float32, float64, int32, int64
+from .errors import OpError
+from .ops.elementwise import (
+    abs,
+    add,
+    cast,
+    clamp,
+    cos,
+    div,
+    eq,
+    erf,
+    exp,
+    floor,
+    ge,
+    gelu,
+    gt,
+    isnan,
+    le,
+    leaky_relu,
+    log,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    lt,
+    maximum,
+    minimum,
+    mul,
+    ne,
+    neg,
+    pow,
+    relu,
+    rsqrt,
+    sigmoid,
+    sign,
+    silu,
+    sin,
+    softplus,
+    sqrt,
+    sub,
+    tanh,
+    trunc,
+    where,
+)
+from .ops.linalg import bmm, linear, matmul, mm
+from .ops.reduction import mean, sum
+from .ops.shape import expand, flatten, permute, reshape, t, transpose
+from .random import Generator, manual_seed, rand, rand_like, randint, randn, randn_like, randperm
+from .tensor import Tensor, is_tensor
+
+float = float32  # noqa: A001
+double = float64
+long = int64
+int = int32  # noqa: A001
+clip = clamp
+divide = div
+multiply = mul
+subtract = sub
+greater = gt
+less = lt
+
+__version__ = "0.1.0"
+
+
+class _Cuda:
+    """`eager.cuda.is_available()` as in PyTorch."""
+
+    @staticmethod
+    def is_available() -> bool:
+        return cuda_is_available()
+
+
+cuda = _Cuda()

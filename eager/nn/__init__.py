@@ -1,0 +1,4 @@
+"""`eager.nn`: modules, layers and losses (PyTorch's torch.nn)."""
+from . import functional
+
+__all__ = ["functional"]

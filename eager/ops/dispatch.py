@@ -1,0 +1,105 @@
+"""The eager dispatcher: run an op's forward, record the tape, notify an active tracer."""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from ..autograd.grad_mode import STATE as GRAD_MODE
+from ..errors import OpError, shapes_text
+from .registry import OpDef
+
+# Tracers push themselves here while they run (see jitscript.tracer); empty otherwise.
+TRACERS: list = []
+
+
+class Node:
+    """One tape entry: the op applied, its inputs and attributes; also the VJP's `ctx`."""
+
+    __slots__ = ("op", "inputs", "attrs", "versions", "out_refs", "out_versions", "out_meta", "hooks",
+                 "saved", "__weakref__", "__dict__")
+
+    def __init__(self, op, inputs, attrs) -> None:
+        self.op = op
+        self.inputs = inputs
+        self.attrs = attrs
+        self.versions = tuple(t._version[0] if t is not None else 0 for t in inputs) \
+            if getattr(op, "needs_input_values", True) else None
+        self.hooks = None
+        self.out_meta = None
+
+    @property
+    def name(self) -> str:
+        return self.op.name
+
+    def out(self, index: int = 0):
+        """The forward output `index` as a tensor (for VJPs such as exp's `g * out`)."""
+        tensor = self.out_refs[index]()
+        if tensor is None or tensor._version[0] != self.out_versions[index]:
+            if tensor is not None:
+                raise_modified(self, "its output")
+            return apply(self.op, self.inputs, self.attrs, trace=False)
+        return tensor
+
+    def check_versions(self) -> None:
+        if self.inputs is None:
+            raise RuntimeError(
+                f"{self.op.name}: trying to backward through the graph a second time; "
+                "pass retain_graph=True to the first backward")
+        if self.versions is None:
+            return
+        for t, v in zip(self.inputs, self.versions):
+            if t is not None and t._version[0] != v:
+                raise_modified(self, f"an input of shape {tuple(t.shape)}")
+
+
+def raise_modified(node: Node, what: str) -> None:
+    raise RuntimeError(
+        f"{node.op.name}: one of the tensors needed for gradient computation ({what}) has been "
+        "modified by an in-place operation; clone it before modifying it")
+
+
+def apply(op: OpDef, inputs: tuple, attrs: dict, trace: bool = True):
+    """Run `op` on tensors `inputs` (None allowed for optional inputs) with `attrs`."""
+    from ..tensor import Tensor
+
+    arrays = [None if t is None else t.data for t in inputs]
+    try:
+        out = op.forward(_xp_of_inputs(arrays), *arrays, **attrs)
+    except OpError:
+        raise
+    except (ValueError, IndexError, TypeError) as exc:
+        raise OpError(op.name, f"{exc}; input shapes {shapes_text(arrays)}") from None
+    needs_grad = (op.vjp is not None and GRAD_MODE.enabled
+                  and any(t is not None and t.requires_grad for t in inputs))
+    if op.num_outputs == 1:
+        if isinstance(out, np.generic):  # NumPy reductions return scalars, not 0-d arrays
+            out = np.asarray(out)
+        result = Tensor._wrap(out, needs_grad)
+        outputs = (result,)
+    else:
+        outputs = tuple(Tensor._wrap(np.asarray(o) if isinstance(o, np.generic) else o, needs_grad) for o in out)
+        result = outputs
+    if needs_grad:
+        node = Node(op, inputs, attrs)
+        node.out_refs = tuple(weakref.ref(t) for t in outputs)
+        node.out_versions = (0,) * len(outputs)
+        if len(outputs) > 1:
+            node.out_meta = tuple((o.shape, o.dtype, o.device) for o in outputs)
+        for i, t in enumerate(outputs):
+            t._ctx = node
+            t._out_index = i
+    if op.extra.get("view") and out.base is not None:
+        result._version = inputs[0]._version
+    if TRACERS and trace:
+        TRACERS[-1].record(op, inputs, attrs, outputs)
+    return result
+
+
+def _xp_of_inputs(arrays):
+    from ..backend import xp_of
+
+    for a in arrays:
+        if a is not None:
+            return xp_of(a)
+    return np
