@@ -65,7 +65,8 @@ def apply(op: OpDef, inputs: tuple, attrs: dict, trace: bool = True):
 
     arrays = [None if t is None else t.data for t in inputs]
     try:
-        out = op.forward(_xp_of_inputs(arrays), *arrays, **attrs)
+        xp = _xp_of_inputs(arrays)
+        out = op.forward(xp, *arrays, **attrs)
     except OpError:
         raise
     except (ValueError, IndexError, TypeError) as exc:
@@ -89,8 +90,11 @@ def apply(op: OpDef, inputs: tuple, attrs: dict, trace: bool = True):
         for i, t in enumerate(outputs):
             t._ctx = node
             t._out_index = i
-    if op.extra.get("view") and out.base is not None:
+    if op.extra.get("view") and out.base is not None and xp.may_share_memory(out, arrays[0]):
+        # a view: writes through it reach the input, so they share a version counter, and an
+        # in-place op on it rebases the input's history (see eager/inplace.py)
         result._version = inputs[0]._version
+        result._view_of = (inputs[0], op, attrs)
     if TRACERS and trace:
         TRACERS[-1].record(op, inputs, attrs, outputs)
     return result
