@@ -16,13 +16,18 @@ TRACERS: list = []
 class Node:
     """One tape entry: the op applied, its inputs and attributes; also the VJP's `ctx`."""
 
-    __slots__ = ("op", "inputs", "attrs", "versions", "out_refs", "out_versions", "out_meta", "hooks",
-                 "saved", "__weakref__", "__dict__")
+    __slots__ = ("op", "inputs", "attrs", "edges", "versions", "out_refs", "out_versions", "out_meta",
+                 "hooks", "saved", "__weakref__", "__dict__")
 
     def __init__(self, op, inputs, attrs) -> None:
         self.op = op
         self.inputs = inputs
         self.attrs = attrs
+        # where each input's gradient goes, fixed now: an in-place op may later give the input
+        # tensor a new history, which must not receive gradients meant for its old value.
+        # None: no gradient; (None, 0): accumulate into the leaf; else (node, output index).
+        self.edges = tuple(None if t is None or not t.requires_grad else (t._ctx, t._out_index)
+                           for t in inputs)
         self.versions = tuple(t._version[0] if t is not None else 0 for t in inputs) \
             if getattr(op, "needs_input_values", True) else None
         self.hooks = None

@@ -107,7 +107,9 @@ def sum_to_size(input, *size):
 
 # ---- prod, amax/amin, argmax/argmin, var, logsumexp, cumsum ----------------------------------------
 def _prod_vjp(c, g):
-    """d prod / d x_i = product of the other elements, computed without dividing by zero."""
+    """d prod / d x_i = prod / x_i, or, at the single zero of a slice, the product of the others.
+
+    Written so that the second derivative is right too wherever a slice has at most one zero."""
     from .elementwise import where
 
     x, dim = c.inputs[0], c.attrs["dim"]
@@ -115,7 +117,7 @@ def _prod_vjp(c, g):
     nonzero = where(is_zero, 1.0, x)
     zeros = sum(is_zero, dim, keepdim=True)
     others = _expand(prod(nonzero, dim, keepdim=True), x.shape)
-    grad = where(zeros == 0, others / nonzero, where(is_zero & (zeros == 1), others, 0.0))
+    grad = where(is_zero, where(zeros == 1, others, 0.0), expand_back(c.out(), c) / nonzero)
     return expand_back(g, c) * grad
 
 
