@@ -99,6 +99,7 @@ class _Cuda:
 cuda = _Cuda()
 
 # ---- tensor ops of issue 3 (ops-tensor) ------------------------------------------------------------
+from .creation import as_tensor  # noqa: E402
 from .ops.indexing import gather, index_select, masked_fill, scatter, scatter_add  # noqa: E402
 from .ops.reduction import (  # noqa: E402
     amax,
@@ -113,7 +114,19 @@ from .ops.reduction import (  # noqa: E402
     std,
     var,
 )
-from .ops.shape import cat, chunk, clone, flip, narrow, repeat, split, squeeze, stack, unsqueeze  # noqa: E402
+from .ops.shape import (  # noqa: E402
+    cat,
+    chunk,
+    clone,
+    flip,
+    narrow,
+    repeat,
+    split,
+    squeeze,
+    stack,
+    unbind,
+    unsqueeze,
+)
 
 concat = cat
 concatenate = cat

@@ -164,8 +164,24 @@ def setitem(self, key, value) -> None:
     apply_inplace(self, "setitem", lambda x, v: I.setitem(x, key, v), value)
 
 
+def masked_fill_(self, mask, value):
+    """Set self to `value` where `mask` is true."""
+    return apply_inplace(self, "masked_fill_", lambda x, v: I.masked_fill(x, mask, v), value)
+
+
+def scatter_(self, dim: int, index, src=None, *, value=None):
+    """self[i][index[i][j]] = src[i][j] (dim=1) in place; `src` may be a number."""
+    return apply_inplace(self, "scatter_", lambda x, s: I.scatter(x, dim, index, s), value if src is None else src)
+
+
+def scatter_add_(self, dim: int, index, src):
+    """self[i][index[i][j]] += src[i][j] (dim=1) in place."""
+    return apply_inplace(self, "scatter_add_", lambda x, s: I.scatter_add(x, dim, index, s), src)
+
+
 METHODS = {
     "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "pow_": pow_, "clamp_": clamp_, "clip_": clamp_,
     "relu_": relu_, "fill_": fill_, "zero_": zero_, "copy_": copy_, "__setitem__": setitem,
+    "masked_fill_": masked_fill_, "scatter_": scatter_, "scatter_add_": scatter_add_,
     "__iadd__": add_, "__isub__": sub_, "__imul__": mul_, "__itruediv__": div_, "__ipow__": pow_,
 }

@@ -137,6 +137,13 @@ def test_a_view_shares_the_version_counter_with_its_base():
     np.testing.assert_array_equal(x.numpy()[0], [7, 7, 7])
 
 
+def test_writing_through_a_selected_element_changes_the_base():
+    x = eager.zeros(3)
+    x[1].fill_(5)
+    x[2] += 1
+    np.testing.assert_array_equal(x.numpy(), [0, 5, 1])
+
+
 def test_in_place_cannot_broadcast_self():
     x = eager.zeros(3)
     with pytest.raises(eager.OpError, match=r"add_: output with shape \(3,\) doesn't match the broadcast shape "

@@ -19,6 +19,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..backend import xp_of
 from ..errors import OpError, OpIndexError
+from . import dispatch
 from .dispatch import apply
 from .registry import OpDef, Spec, register
 from .rules import normalize_dim
@@ -28,50 +29,56 @@ _FULL = ("slice", None, None, None)
 
 # ---- key normalization ----------------------------------------------------------------------------
 def _index_tensor(obj, like):
-    from ..tensor import Tensor
     from .convert import to_tensor
 
-    t = obj if isinstance(obj, Tensor) else to_tensor(np.asarray(obj), like)
+    t = obj if isinstance(obj, dispatch.Tensor) else to_tensor(np.asarray(obj), like)
     if t.dtype.is_floating_point:
         raise OpIndexError("index", f"tensors used as indices must be long, int or bool, got {t.dtype}")
     return t
 
 
-def _consumed_dims(term) -> int:
-    from ..tensor import Tensor
-
-    if term is None or term is Ellipsis:
-        return 0
-    if isinstance(term, (Tensor, np.ndarray)) and term.dtype in (_dt.bool_, np.bool_):
-        return term.ndim
-    return 1
+def _consumed_dims(key: tuple) -> tuple[int, int]:
+    """(dims the key's terms index, number of ellipses)."""
+    used = ellipses = 0
+    for term in key:
+        if term is None:
+            continue
+        if term is Ellipsis:
+            ellipses += 1
+        elif isinstance(term, (dispatch.Tensor, np.ndarray)) and term.dtype in (_dt.bool_, np.bool_):
+            used += term.ndim
+        else:
+            used += 1
+    return used, ellipses
 
 
 def normalize_index(key, input) -> tuple[tuple, tuple]:
     """(items, index tensors) for `input[key]` (see the module docstring)."""
-    from ..tensor import Tensor
-
-    key = key if isinstance(key, tuple) else (key,)
-    if sum(term is Ellipsis for term in key) > 1:
+    shape = input.shape
+    if type(key) is int and shape:  # x[i], the most common key, without the general walk
+        return (("select", _checked_int(key, shape[0], 0)),), ()
+    key = key if type(key) is tuple else (key,)
+    used, ellipses = _consumed_dims(key)
+    if ellipses > 1:
         raise OpIndexError("getitem", "an index can only have a single ellipsis ('...')")
-    used = sum(_consumed_dims(term) for term in key)
-    if used > input.ndim:
-        raise OpIndexError("getitem", f"too many indices for tensor of dimension {input.ndim} "
-                           f"(shape {tuple(input.shape)})")
+    if used > len(shape):
+        raise OpIndexError("getitem", f"too many indices for tensor of dimension {len(shape)} "
+                           f"(shape {tuple(shape)})")
     items, tensors, dim = [], [], 0
     for term in key:
-        if term is Ellipsis:
-            items.extend([_FULL] * (input.ndim - used))
-            dim += input.ndim - used
-        elif term is None:
-            items.append(("newaxis",))
-        elif isinstance(term, slice):
+        kind = type(term)
+        if kind is int or (isinstance(term, (int, np.integer)) and not isinstance(term, (bool, np.bool_))):
+            items.append(("select", _checked_int(int(term), shape[dim], dim)))
+            dim += 1
+        elif kind is slice:
             items.append(_slice_item(term))
             dim += 1
-        elif isinstance(term, (int, np.integer)) and not isinstance(term, (bool, np.bool_)):
-            items.append(("select", _checked_int(int(term), input.shape[dim], dim)))
-            dim += 1
-        elif isinstance(term, (Tensor, np.ndarray, list, tuple, bool, np.bool_)):
+        elif term is None:
+            items.append(("newaxis",))
+        elif term is Ellipsis:
+            items.extend([_FULL] * (len(shape) - used))
+            dim += len(shape) - used
+        elif isinstance(term, (dispatch.Tensor, np.ndarray, list, tuple, bool, np.bool_)):
             t = _index_tensor(term, input)
             items.append(("tensor",))
             tensors.append(t)
@@ -156,7 +163,8 @@ def _zeros_like(t):
 
 
 GETITEM = register(OpDef(
-    "getitem", forward=lambda xp, a, items: a[index_key(items, ())], attrs=("items",), smooth=True,
+    # the trailing ... keeps a full selection a 0-d view instead of a NumPy scalar copy
+    "getitem", forward=lambda xp, a, items: a[index_key(items, ()) + (Ellipsis,)], attrs=("items",), smooth=True,
     needs_input_values=False,
     extra={"view": True, "unview": lambda base, v, attrs: index_put(base, v, attrs["items"], ())},
     infer=lambda a, items: Spec(a.dtype, _basic_shape(a.shape, items)),

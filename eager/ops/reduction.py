@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+import numpy as np
+
 from .. import dtypes as _dt
 from .dispatch import apply
 from .registry import OpDef, Spec, register
@@ -46,8 +48,8 @@ def expand_back(g, c):
 
 
 SUM = register(OpDef(
-    "sum", forward=lambda xp, a, dim, keepdim: xp.sum(a, axis=dim, keepdims=keepdim,
-                                                     dtype=_sum_dtype(_dt.from_numpy(a.dtype)).np),
+    "sum", forward=lambda xp, a, dim, keepdim: a.sum(axis=dim, keepdims=keepdim,
+                                                    dtype=_sum_dtype(_dt.from_numpy(a.dtype)).np),
     infer=reduction_rule(_sum_dtype), attrs=("dim", "keepdim"), smooth=True, needs_input_values=False,
     vjp=lambda c, g: expand_back(g, c)))
 MEAN = register(OpDef(
@@ -199,7 +201,8 @@ VAR = register(OpDef(
 def _logsumexp_forward(xp, a, dim, keepdim):
     top = xp.amax(a, axis=dim, keepdims=True)
     top = xp.where(xp.isfinite(top), top, 0)  # all -inf (or inf) slices: no shift
-    out = xp.log(xp.sum(xp.exp(a - top), axis=dim, keepdims=True)) + top
+    with np.errstate(divide="ignore"):  # log(0) = -inf for all -inf slices, as PyTorch, silently
+        out = xp.log(xp.sum(xp.exp(a - top), axis=dim, keepdims=True)) + top
     return (out if keepdim else xp.squeeze(out, axis=dim)).astype(a.dtype, copy=False)
 
 
