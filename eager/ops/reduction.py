@@ -37,6 +37,10 @@ def _sum_dtype(d):
     return _dt.int64 if d.category < 2 else d
 
 
+# NumPy dtype -> the dtype sum-like ops accumulate in when it differs (bool and ints: int64)
+_WIDENED_NP = {d.np: _sum_dtype(d).np for d in _dt.ALL if _sum_dtype(d) is not d}
+
+
 def expand_back(g, c):
     """Broadcast a reduced gradient back over the input's shape (VJP of sum-like ops)."""
     from .shape import expand, reshape
@@ -48,8 +52,7 @@ def expand_back(g, c):
 
 
 SUM = register(OpDef(
-    "sum", forward=lambda xp, a, dim, keepdim: a.sum(axis=dim, keepdims=keepdim,
-                                                    dtype=_sum_dtype(_dt.from_numpy(a.dtype)).np),
+    "sum", forward=lambda xp, a, dim, keepdim: a.sum(axis=dim, keepdims=keepdim, dtype=_WIDENED_NP.get(a.dtype)),
     infer=reduction_rule(_sum_dtype), attrs=("dim", "keepdim"), smooth=True, needs_input_values=False,
     vjp=lambda c, g: expand_back(g, c)))
 MEAN = register(OpDef(
@@ -124,8 +127,7 @@ def _prod_vjp(c, g):
 
 
 PROD = register(OpDef(
-    "prod", forward=lambda xp, a, dim, keepdim: xp.prod(a, axis=dim, keepdims=keepdim,
-                                                       dtype=_sum_dtype(_dt.from_numpy(a.dtype)).np),
+    "prod", forward=lambda xp, a, dim, keepdim: a.prod(axis=dim, keepdims=keepdim, dtype=_WIDENED_NP.get(a.dtype)),
     infer=reduction_rule(_sum_dtype), attrs=("dim", "keepdim"), smooth=True, vjp=_prod_vjp))
 
 
@@ -219,7 +221,7 @@ LOGSUMEXP = register(OpDef(
 
 
 def _cumsum_forward(xp, a, dim):
-    return xp.cumsum(a, axis=dim, dtype=_sum_dtype(_dt.from_numpy(a.dtype)).np)
+    return a.cumsum(axis=dim, dtype=_WIDENED_NP.get(a.dtype))
 
 
 def _cumsum_vjp(c, g):
