@@ -71,14 +71,56 @@ def test_in_place_mul_on_a_non_leaf_gives_pytorchs_gradients():
         np.testing.assert_allclose(ours, theirs)
 
 
-def test_an_output_overwritten_in_place_is_never_read_stale():
-    # PyTorch raises here; we either raise or recompute exp(x) from its unmodified input,
-    # never differentiate with the overwritten values
+def test_an_output_overwritten_in_place_keeps_its_old_value_for_backward():
+    # PyTorch raises here; the in-place op keeps a copy of the old value, so exp's gradient is right
     x = _leaf([0.5, 1.0])
     y = x.exp()
     y.add_(1)
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), np.exp([0.5, 1.0]))
+
+
+def test_two_in_place_ops_in_a_row_differentiate_through_both():
+    torch = pytest.importorskip("torch")
+    results = []
+    for m in (eager, torch):
+        x = m.tensor([1.0, 3.0], dtype=m.float64, requires_grad=True)
+        w = m.tensor([2.0, 4.0], dtype=m.float64, requires_grad=True)
+        h = x * 1
+        h.div_(w)
+        h.add_(1)
+        h.sum().backward()
+        results.append((x.grad.numpy(), w.grad.numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs)
+
+
+def test_a_view_taken_before_its_base_changed_follows_the_new_history():
+    torch = pytest.importorskip("torch")
+    results = []
+    for m in (eager, torch):
+        x = m.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=m.float64, requires_grad=True)
+        y = x * 1
+        row = y[0]
+        first = row[1:]  # a view of a view
+        y.mul_(2)
+        (row * first).sum().backward()
+        results.append((row.detach().numpy(), x.grad.numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs)
+
+
+def test_a_view_of_a_plain_tensor_requires_grad_after_its_base_took_a_gradient():
+    torch = pytest.importorskip("torch")
+    results = []
+    for m in (eager, torch):
+        w = m.tensor([1.0, 2.0, 3.0], dtype=m.float64, requires_grad=True)
+        x = m.zeros(2, 3, dtype=m.float64)
+        row = x[1]
+        x.add_(w)  # row.requires_grad turns True when row is next used (PyTorch: at once)
+        (row * row).sum().backward()
+        results.append(w.grad.numpy())
+    np.testing.assert_allclose(*results)
 
 
 def test_modifying_an_input_saved_for_backward_raises():
@@ -94,10 +136,20 @@ def test_modifying_an_input_saved_for_backward_raises():
 def test_earlier_consumers_send_gradients_to_the_old_value():
     x = _leaf([1.0, 2.0])
     h = x * 1
-    z = h.reshape(2, 1)  # used h before the in-place op
+    z = h + 1  # used h before the in-place op (add does not save h)
     h.mul_(3.0)
     (z.sum() + h.sum()).backward()
     np.testing.assert_allclose(x.grad.numpy(), [4.0, 4.0])
+
+
+def test_a_reshaped_view_sees_and_differentiates_a_later_write_to_its_base():
+    x = _leaf([1.0, 2.0])
+    h = x * 1
+    z = h.reshape(2, 1)
+    h.mul_(3)
+    (z.sum() + h.sum()).backward()
+    np.testing.assert_allclose(z.detach().numpy(), [[3.0], [6.0]])
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])  # as PyTorch
 
 
 def test_in_place_on_a_view_rebases_its_base():
