@@ -285,3 +285,11 @@ def test_writing_through_a_view_tells_the_tracer_about_the_base():
     assert base is x and new is view
     np.testing.assert_array_equal(base_value.numpy(), [[0, 0], [3, 3]])
     np.testing.assert_array_equal(x.numpy(), [[0, 0], [3, 3]])
+
+
+def test_a_reshape_that_copies_is_not_a_view():
+    x = eager.arange(6.0).reshape(2, 3).t()
+    flat = x.reshape(6)  # a transpose cannot be flattened without a copy
+    flat.fill_(0)
+    assert x._version[0] == 0
+    np.testing.assert_array_equal(x.numpy(), [[0, 3], [1, 4], [2, 5]])

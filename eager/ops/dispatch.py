@@ -99,7 +99,9 @@ def apply(op: OpDef, inputs: tuple, attrs: dict, trace: bool = True):
         result = outputs
     if needs_grad:
         _record(op, inputs, attrs, outputs)
-    if op.extra.get("view") and out.base is not None and xp.may_share_memory(out, arrays[0]):
+    extra = op.extra
+    if extra.get("view") and out.base is not None and (
+            not extra.get("may_copy") or xp.may_share_memory(out, arrays[0])):
         # a view: writes through it reach the input, so they share a version counter, and an
         # in-place op on it rebases the input's history (see eager/inplace.py)
         result._version = inputs[0]._version
