@@ -8,6 +8,15 @@ import eager
 from eager.ops import dispatch
 
 
+def _assert_same_as_pytorch(program):
+    """Run `program(m)` with m = eager and m = torch; the arrays it returns must agree."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = program(eager), program(torch)
+    ours, theirs = (ours, theirs) if isinstance(ours, tuple) else ((ours,), (theirs,))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b)
+
+
 def _leaf(values):
     return eager.tensor(values, dtype=eager.float64, requires_grad=True)
 
@@ -57,18 +66,16 @@ def test_data_assignment_under_no_grad_keeps_the_leaf():
 
 
 def test_in_place_mul_on_a_non_leaf_gives_pytorchs_gradients():
-    torch = pytest.importorskip("torch")
-    results = []
-    for m in (eager, torch):
+    def program(m):
         a = m.tensor([1.0, -2.0, 3.0], requires_grad=True)
         b = m.tensor([2.0, 0.5, -1.0], requires_grad=True)
         h = a * 1
         h.mul_(b)
         h.add_(a)
         (h * h).sum().backward()
-        results.append((a.grad.numpy(), b.grad.numpy(), h.detach().numpy()))
-    for ours, theirs in zip(*results):
-        np.testing.assert_allclose(ours, theirs)
+        return (a.grad.numpy(), b.grad.numpy(), h.detach().numpy())
+
+    _assert_same_as_pytorch(program)
 
 
 def test_an_output_overwritten_in_place_keeps_its_old_value_for_backward():
@@ -81,46 +88,41 @@ def test_an_output_overwritten_in_place_keeps_its_old_value_for_backward():
 
 
 def test_two_in_place_ops_in_a_row_differentiate_through_both():
-    torch = pytest.importorskip("torch")
-    results = []
-    for m in (eager, torch):
+    def program(m):
         x = m.tensor([1.0, 3.0], dtype=m.float64, requires_grad=True)
         w = m.tensor([2.0, 4.0], dtype=m.float64, requires_grad=True)
         h = x * 1
         h.div_(w)
         h.add_(1)
         h.sum().backward()
-        results.append((x.grad.numpy(), w.grad.numpy()))
-    for ours, theirs in zip(*results):
-        np.testing.assert_allclose(ours, theirs)
+        return (x.grad.numpy(), w.grad.numpy())
+
+    _assert_same_as_pytorch(program)
 
 
 def test_a_view_taken_before_its_base_changed_follows_the_new_history():
-    torch = pytest.importorskip("torch")
-    results = []
-    for m in (eager, torch):
+    def program(m):
         x = m.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=m.float64, requires_grad=True)
         y = x * 1
         row = y[0]
         first = row[1:]  # a view of a view
         y.mul_(2)
         (row * first).sum().backward()
-        results.append((row.detach().numpy(), x.grad.numpy()))
-    for ours, theirs in zip(*results):
-        np.testing.assert_allclose(ours, theirs)
+        return (row.detach().numpy(), x.grad.numpy())
+
+    _assert_same_as_pytorch(program)
 
 
 def test_a_view_of_a_plain_tensor_requires_grad_after_its_base_took_a_gradient():
-    torch = pytest.importorskip("torch")
-    results = []
-    for m in (eager, torch):
+    def program(m):
         w = m.tensor([1.0, 2.0, 3.0], dtype=m.float64, requires_grad=True)
         x = m.zeros(2, 3, dtype=m.float64)
         row = x[1]
         x.add_(w)  # row.requires_grad turns True when row is next used (PyTorch: at once)
         (row * row).sum().backward()
-        results.append(w.grad.numpy())
-    np.testing.assert_allclose(*results)
+        return w.grad.numpy()
+
+    _assert_same_as_pytorch(program)
 
 
 def test_modifying_an_input_saved_for_backward_raises():
@@ -153,17 +155,15 @@ def test_a_reshaped_view_sees_and_differentiates_a_later_write_to_its_base():
 
 
 def test_in_place_on_a_view_rebases_its_base():
-    torch = pytest.importorskip("torch")
-    results = []
-    for m in (eager, torch):
+    def program(m):
         x = m.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=m.float64, requires_grad=True)
         y = x * 1
         y[0].mul_(x[1])
         y.t()[1].add_(5.0)
         (y * y).sum().backward()
-        results.append((y.detach().numpy(), x.grad.numpy()))
-    for ours, theirs in zip(*results):
-        np.testing.assert_allclose(ours, theirs)
+        return (y.detach().numpy(), x.grad.numpy())
+
+    _assert_same_as_pytorch(program)
 
 
 def test_in_place_on_a_view_of_a_leaf_that_requires_grad_raises():
@@ -235,17 +235,15 @@ def test_copy_into_a_non_leaf_passes_the_gradient_to_the_source():
 
 
 def test_clamp_and_relu_in_place():
-    torch = pytest.importorskip("torch")
-    results = []
-    for m in (eager, torch):
+    def program(m):
         x = m.tensor([-2.0, -0.5, 0.5, 2.0], dtype=m.float64, requires_grad=True)
         h = x * 2
         h.clamp_(-1.5, 3.0)
         h.relu_()
         (h * x).sum().backward()
-        results.append((h.detach().numpy(), x.grad.numpy()))
-    for ours, theirs in zip(*results):
-        np.testing.assert_allclose(ours, theirs)
+        return (h.detach().numpy(), x.grad.numpy())
+
+    _assert_same_as_pytorch(program)
 
 
 class _RecordingTracer:
