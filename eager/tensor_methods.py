@@ -47,3 +47,8 @@ bind(METHODS)
 bind(OPERATORS)
 Tensor.T = property(lambda self: S.permute(self, *reversed(range(self.ndim))))
 Tensor.mT = property(lambda self: S.transpose(self, -2, -1))
+
+# NN methods (ops-nn branch)
+from .ops import nn as _nn  # noqa: E402 - grouped with the bindings it feeds
+
+bind({"softmax": _nn.softmax, "log_softmax": _nn.log_softmax})

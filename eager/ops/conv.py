@@ -134,7 +134,8 @@ def _output_padding(x_hw: tuple, g_hw: tuple, kernel: tuple, attrs: dict) -> tup
         x_hw, g_hw, kernel, attrs["stride"], attrs["padding"], attrs["dilation"]))
 
 
-def _back_to_input(g, w, x_shape, attrs):
+def back_to_input(g, w, x_shape, attrs):
+    """conv_transpose2d of `g` giving exactly `x_shape`: the input gradient of conv2d(x, w, **attrs)."""
     op = _output_padding(x_shape[2:], g.shape[2:], w.shape[2:], attrs)
     return apply(CONV_TRANSPOSE2D, (g, w, None), {**_geometry(attrs), "output_padding": op})
 
@@ -149,7 +150,7 @@ def _bias_grad(b, g):
 
 def _conv2d_vjp(c, g):
     x, w, b = c.inputs
-    gx = _back_to_input(g, w, x.shape, c.attrs) if x.requires_grad else None
+    gx = back_to_input(g, w, x.shape, c.attrs) if x.requires_grad else None
     gw = _to_weight(x, g, w.shape[2:], c.attrs) if w.requires_grad else None
     return gx, gw, _bias_grad(b, g)
 
@@ -164,7 +165,7 @@ def _conv_transpose2d_vjp(c, g):
 
 def _conv2d_weight_vjp(c, gw):
     x, g = c.inputs
-    gx = _back_to_input(g, gw, x.shape, c.attrs) if x.requires_grad else None
+    gx = back_to_input(g, gw, x.shape, c.attrs) if x.requires_grad else None
     gg = apply(CONV2D, (x, gw, None), _geometry(c.attrs)) if g.requires_grad else None
     return gx, gg
 
@@ -202,8 +203,11 @@ CONV2D_WEIGHT = register(OpDef(
 
 
 # ---- public functions ---------------------------------------------------------------------------
-def _pair(op: str, name: str, value) -> tuple:
+def pair_arg(op: str, name: str, value) -> tuple:
+    """An int or a 1- or 2-sequence of ints as an (h, w) pair, or an OpError naming `op`."""
     pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) == 1:
+        pair = pair * 2
     if len(pair) != 2 or not all(isinstance(v, int) for v in pair):
         raise OpError(op, f"{name} must be an int or a pair of ints, got {value!r}")
     return pair
@@ -221,10 +225,10 @@ def _padding(op: str, padding, kernel: tuple, dilation: tuple, stride: tuple) ->
         return tuple((s // 2, s - s // 2) for s in spans)
     if isinstance(padding, str):
         raise OpError(op, f"padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
-    return tuple((p, p) for p in _pair(op, "padding", padding))
+    return tuple((p, p) for p in pair_arg(op, "padding", padding))
 
 
-def _batched(op: str, input, spatial: int):
+def batched(op: str, input, spatial: int):
     """`input` with a batch dim (PyTorch accepts one unbatched sample) and whether one was added."""
     if input.ndim == spatial + 1:
         return input.reshape((1,) + input.shape), True
@@ -233,22 +237,27 @@ def _batched(op: str, input, spatial: int):
     return input, False
 
 
+def unbatch(out, unbatched: bool):
+    """Undo `batched`: drop the batch dim it added."""
+    return out.reshape(out.shape[1:]) if unbatched else out
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
     """2-d convolution (cross-correlation) as torch.nn.functional.conv2d; padding may be
     an int, a pair, "same" or "valid"."""
-    x, unbatched = _batched("conv2d", input, 2)
-    stride, dilation = _pair("conv2d", "stride", stride), _pair("conv2d", "dilation", dilation)
+    x, unbatched = batched("conv2d", input, 2)
+    stride, dilation = pair_arg("conv2d", "stride", stride), pair_arg("conv2d", "dilation", dilation)
     if weight.ndim != 4:
         raise OpError("conv2d", f"expects a 4-d weight (O, C/groups, kh, kw), got shape {weight.shape}")
     pad = _padding("conv2d", padding, weight.shape[2:], dilation, stride)
     out = apply(CONV2D, (x, weight, bias), {"stride": stride, "padding": pad, "dilation": dilation,
                                             "groups": int(groups)})
-    return out.reshape(out.shape[1:]) if unbatched else out
+    return unbatch(out, unbatched)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
     """1-d convolution as torch.nn.functional.conv1d: conv2d over a height-1 image."""
-    x, unbatched = _batched("conv1d", input, 1)
+    x, unbatched = batched("conv1d", input, 1)
     if weight.ndim != 3:
         raise OpError("conv1d", f"expects a 3-d weight (O, C/groups, k), got shape {weight.shape}")
     if isinstance(padding, str):
@@ -260,7 +269,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     out = apply(CONV2D, (x4, w4, bias), {"stride": (1, _single(stride)), "padding": pad,
                                          "dilation": (1, _single(dilation)), "groups": int(groups)})
     out = out.reshape(out.shape[:2] + out.shape[3:])
-    return out.reshape(out.shape[1:]) if unbatched else out
+    return unbatch(out, unbatched)
 
 
 def _single(value) -> int:
@@ -270,15 +279,16 @@ def _single(value) -> int:
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1,
                      dilation=1):
     """Transposed 2-d convolution as torch.nn.functional.conv_transpose2d."""
-    x, unbatched = _batched("conv_transpose2d", input, 2)
-    stride, dilation = _pair("conv_transpose2d", "stride", stride), _pair("conv_transpose2d", "dilation", dilation)
-    output_padding = _pair("conv_transpose2d", "output_padding", output_padding)
+    x, unbatched = batched("conv_transpose2d", input, 2)
+    stride = pair_arg("conv_transpose2d", "stride", stride)
+    dilation = pair_arg("conv_transpose2d", "dilation", dilation)
+    output_padding = pair_arg("conv_transpose2d", "output_padding", output_padding)
     if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
         raise OpError("conv_transpose2d", f"output_padding {output_padding} must be smaller than stride "
                       f"{stride} or dilation {dilation}")
     if weight.ndim != 4:
         raise OpError("conv_transpose2d", f"expects a 4-d weight (C_in, C_out/groups, kh, kw), got {weight.shape}")
-    pad = tuple((p, p) for p in _pair("conv_transpose2d", "padding", padding))
+    pad = tuple((p, p) for p in pair_arg("conv_transpose2d", "padding", padding))
     out = apply(CONV_TRANSPOSE2D, (x, weight, bias), {"stride": stride, "padding": pad, "dilation": dilation,
                                                       "groups": int(groups), "output_padding": output_padding})
-    return out.reshape(out.shape[1:]) if unbatched else out
+    return unbatch(out, unbatched)

@@ -132,11 +132,37 @@ def attention(q, k, v, mask=None, causal=False, scale=None):
     """softmax(q k^T * scale + mask) v, one (batch, head) at a time."""
     scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
     out = np.zeros(q.shape[:-1] + v.shape[-1:])
+    if mask is not None:
+        mask = np.broadcast_to(mask, q.shape[:-1] + k.shape[-2:-1])
     for idx in np.ndindex(q.shape[:-2]):
         s = q[idx] @ k[idx].T * scale
         if causal:
             s = np.where(np.tril(np.ones(s.shape, dtype=bool)), s, -np.inf)
         if mask is not None:
-            s = np.where(mask, s, -np.inf) if mask.dtype == bool else s + mask
+            s = np.where(mask[idx], s, -np.inf) if mask.dtype == bool else s + mask[idx]
         out[idx] = softmax(s, -1) @ v[idx]
     return out
+
+
+def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """nll_loss of log_softmax, mixed with the uniform-target loss as PyTorch defines it."""
+    logp = log_softmax(logits, 1)
+    loss = nll_loss(logp, target, weight, ignore_index, reduction)
+    if not label_smoothing:
+        return loss
+    w = np.ones(logp.shape[1]) if weight is None else weight
+    valid = target != ignore_index
+    smooth = -(logp * w).sum(1) * valid
+    if reduction == "mean":
+        smooth = smooth.sum() / w[target[valid]].sum()
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return (1 - label_smoothing) * loss + label_smoothing / logp.shape[1] * smooth
+
+
+def bce_with_logits(x, y, weight=None, pos_weight=None):
+    """-[pos_weight * y * log(sigmoid(x)) + (1 - y) * log(1 - sigmoid(x))] * weight, elementwise."""
+    p = 1 / (1 + np.exp(-x))
+    pw = 1.0 if pos_weight is None else pos_weight
+    loss = -(pw * y * np.log(p) + (1 - y) * np.log(1 - p))
+    return loss if weight is None else loss * weight
