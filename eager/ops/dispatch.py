@@ -84,18 +84,26 @@ def apply(op: OpDef, inputs: tuple, attrs: dict, trace: bool = True):
         result = outputs
     if needs_grad:
         node = Node(op, inputs, attrs)
-        node.out_refs = tuple(weakref.ref(t) for t in outputs)
+        # Outputs without gradient (max_pool2d's indices) have no _ctx, so holding them strongly
+        # makes no cycle, and the VJP can read them even after the caller dropped them.
+        node.out_refs = tuple(weakref.ref(t) if t.requires_grad else _held(t) for t in outputs)
         node.out_versions = (0,) * len(outputs)
         if len(outputs) > 1:
             node.out_meta = tuple((o.shape, o.dtype, o.device) for o in outputs)
         for i, t in enumerate(outputs):
-            t._ctx = node
-            t._out_index = i
+            if t.requires_grad:
+                t._ctx = node
+                t._out_index = i
     if op.extra.get("view") and out.base is not None:
         result._version = inputs[0]._version
     if TRACERS and trace:
         TRACERS[-1].record(op, inputs, attrs, outputs)
     return result
+
+
+def _held(tensor):
+    """A strong reference with weakref's call interface."""
+    return lambda: tensor
 
 
 def _xp_of_inputs(arrays):
