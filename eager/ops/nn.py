@@ -47,7 +47,7 @@ def _softmax_dim(op: str, input, dim, dtype):
     if dtype is not None:
         input = input.to(dtype)
     if not input.dtype.is_floating_point:
-        raise OpError(op, f"needs a floating point input, got {input.dtype}")
+        raise OpError(op, f"needs a floating point input, got {input.dtype.name}")
     if dim is None:
         dim = 0 if input.ndim in (0, 1, 3) else 1
         warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include "
@@ -88,7 +88,7 @@ ONE_HOT = register(OpDef("one_hot", forward=_one_hot_forward, attrs=("num_classe
 def one_hot(tensor, num_classes: int = -1):
     """int64 one-hot encoding of an integer tensor; num_classes=-1 takes max + 1."""
     if tensor.dtype is not _dt.int64:
-        raise OpError("one_hot", f"needs an int64 (long) tensor of class indices, got {tensor.dtype}")
+        raise OpError("one_hot", f"needs an int64 (long) tensor of class indices, got {tensor.dtype.name}")
     if num_classes == -1:
         num_classes = int(tensor.data.max()) + 1 if tensor.numel() else 0
     return apply(ONE_HOT, (tensor,), {"num_classes": int(num_classes)})
