@@ -71,6 +71,10 @@ from .ops.elementwise import (
 from .ops.linalg import bmm, linear, matmul, mm
 from .ops.reduction import mean, sum
 from .ops.shape import expand, flatten, permute, reshape, t, transpose
+from .ops.conv import conv1d, conv2d, conv_transpose2d
+from .ops.nn import log_softmax, softmax
+from .ops.normalization import group_norm, layer_norm
+from .ops.pooling import max_pool2d
 from .random import Generator, manual_seed, rand, rand_like, randint, randn, randn_like, randperm
 from .tensor import Tensor, is_tensor
 

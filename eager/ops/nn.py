@@ -191,6 +191,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     from .elementwise import where
     from .linalg import matmul
 
+    if enable_gqa:
+        raise OpError("scaled_dot_product_attention", "enable_gqa=True is not supported; repeat the key and "
+                      "value heads to the query's head count instead")
     if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
         raise OpError("scaled_dot_product_attention", f"query {query.shape}, key {key.shape} and value "
                       f"{value.shape} do not fit: need E(query) == E(key) and S(key) == S(value)")
