@@ -109,8 +109,12 @@ def _embedding_forward(xp, weight, indices, padding_idx):
 
 
 def _embedding_backward_forward(xp, g, indices, num_weights, padding_idx):
-    out = xp.zeros((num_weights,) + g.shape[indices.ndim:], dtype=g.dtype)
-    xp.add.at(out, indices.reshape(-1), g.reshape((indices.size,) + g.shape[indices.ndim:]))
+    row_shape = g.shape[indices.ndim:]
+    if not row_shape:  # scalar rows (max_pool2d's gradient): bincount is much faster than add.at
+        out = xp.bincount(indices.reshape(-1), g.reshape(-1), minlength=num_weights).astype(g.dtype)
+    else:
+        out = xp.zeros((num_weights,) + row_shape, dtype=g.dtype)
+        xp.add.at(out, indices.reshape(-1), g.reshape((indices.size,) + row_shape))
     if padding_idx is not None:
         out[padding_idx] = 0
     return out
