@@ -74,6 +74,9 @@ from .ops.shape import expand, flatten, permute, reshape, t, transpose
 from .random import Generator, manual_seed, rand, rand_like, randint, randn, randn_like, randperm
 from .tensor import Tensor, is_tensor
 
+from . import data, optim, utils  # noqa: E402,I001 - after Tensor: nn/optim/data build on it
+from .serialization import load, save  # noqa: E402
+
 float = float32  # noqa: A001
 double = float64
 long = int64
