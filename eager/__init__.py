@@ -100,3 +100,23 @@ class _Cuda:
 
 
 cuda = _Cuda()
+
+# ---- tensor ops of issue 3 (ops-tensor) ------------------------------------------------------------
+from .ops.indexing import gather, index_select, masked_fill, scatter, scatter_add  # noqa: E402
+from .ops.reduction import (  # noqa: E402
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cumsum,
+    logsumexp,
+    max,
+    min,
+    prod,
+    std,
+    var,
+)
+from .ops.shape import cat, chunk, clone, flip, narrow, repeat, split, squeeze, stack, unsqueeze  # noqa: E402
+
+concat = cat
+concatenate = cat
