@@ -136,6 +136,8 @@ class _MultiProcessIter:
         self.workers: list = []
         ctx = _context(loader)
         n = loader.num_workers
+        # indices first: the shuffle order is then the same as with num_workers=0
+        self.indices = None if loader._iterable else iter(loader._index_stream())
         base_seed = int(derived_rng(loader.generator).integers(0, 2**62))
         self.timeout = loader.timeout
         self.result_queue = ctx.Queue()
@@ -147,7 +149,6 @@ class _MultiProcessIter:
                                   base_seed + i, loader.worker_init_fn))
             w.start()
             self.workers.append(w)
-        self.indices = None if loader._iterable else iter(loader._index_stream())
         self.active = list(range(n))
         self.next_worker = itertools.cycle(range(n))
         self.sent = self.received = 0

@@ -89,8 +89,11 @@ class BatchSampler(Sampler):
         self.drop_last = drop_last
 
     def __iter__(self) -> Iterator[list[int]]:
+        return self._batches(iter(self.sampler))  # the sampler draws its order now, not lazily
+
+    def _batches(self, indices: Iterator[int]) -> Iterator[list[int]]:
         batch = []
-        for idx in self.sampler:
+        for idx in indices:
             batch.append(idx)
             if len(batch) == self.batch_size:
                 yield batch
