@@ -149,8 +149,6 @@ class RNNBase(Module):
         text = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
-        if self.mode == "RNN_RELU":
-            text += ", nonlinearity='relu'"
         if not self.bias:
             text += ", bias=False"
         if self.batch_first:
