@@ -93,13 +93,13 @@ def _neg(x):
 
 
 def _traced_class(base: type, doc: str) -> type:
-    def __new__(cls, value, ir_value: Value):
+    def new(cls, value, ir_value: Value):
         obj = base.__new__(cls, value)
         obj._ir_value = ir_value
         return obj
 
     name = "Traced" + base.__name__.capitalize()
-    return _scalar_methods(type(name, (TracedScalar, base), {"__new__": __new__, "__doc__": doc,
+    return _scalar_methods(type(name, (TracedScalar, base), {"__new__": new, "__doc__": doc,
                                                                  "__module__": __name__}))
 
 
