@@ -23,3 +23,7 @@ __all__ = [
     "ListType", "Node", "NoneType", "OptionalType", "ScriptModule", "StrType", "TensorType", "TupleType",
     "Value", "ir", "parse", "parse_type", "types", "verify",
 ]
+from .diagnostics import ScriptError  # noqa: E402 - the script compiler (issue 6)
+from .script import script  # noqa: E402
+
+__all__ += ["ScriptError", "script"]
