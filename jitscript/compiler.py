@@ -192,7 +192,8 @@ class FunctionCompiler(ExpressionCompiler):
                 value = Const(float(value.value))
             self.env[name] = value
         if kwargs:
-            raise ScriptError(f"{self.fn.__qualname__}() got an unexpected keyword argument {next(iter(kwargs))!r}", loc)
+            unexpected = next(iter(kwargs))
+            raise ScriptError(f"{self.fn.__qualname__}() got an unexpected keyword argument {unexpected!r}", loc)
 
     def compile_body(self) -> SV:
         """Compile the body (the env holds the arguments); the SV the function returns."""
@@ -208,8 +209,7 @@ class FunctionCompiler(ExpressionCompiler):
         if self.return_type is None:
             return
         got = type_of(ret)
-        if got is None or join(self.return_type, got) != self.return_type and not _tensor_like(
-                self.return_type, got):
+        if not assignable(self.return_type, got):
             raise self.error(f"the function is annotated to return {describe_type(self.return_type)} but "
                              f"returns {describe_type(got)}", self.tree.children[2],
                              "fix the annotation or the returned value")
@@ -553,7 +553,8 @@ class FunctionCompiler(ExpressionCompiler):
     def for_iterable(self, iter_tree) -> tuple:
         if isinstance(iter_tree, Tree) and iter_tree.data == "call":
             head = _dotted_name(iter_tree.children[0])
-            if head in ("range", "enumerate") and self.lookup_global(head, iter_tree) is getattr(builtins, head):
+            found = self.lookup_global(head, iter_tree) if head in ("range", "enumerate") else None
+            if isinstance(found, Callee) and found.fn is getattr(builtins, head):
                 args = [self.expr(a) for a in _call_args(iter_tree.children[1], self)]
                 if head == "range":
                     return ("range", self.range_args(args, iter_tree))

@@ -386,6 +386,8 @@ class ExpressionCompiler:
         func_tree, arguments = tree.children
         callee = self.expr(func_tree)
         args, kwargs = self.call_arguments(arguments)
+        if isinstance(callee, ModuleRef) and _is_sequence(callee.module):
+            return self.call_sequential(callee, args, kwargs, tree)
         if isinstance(callee, ModuleRef):
             forward = getattr(type(callee.module), "forward", None)
             if forward is None:
@@ -411,6 +413,16 @@ class ExpressionCompiler:
         module = getattr(fn, "__module__", None)
         raise self.unsupported(f"calling {module + '.' if module and module != 'builtins' else ''}{name}",
                                func_tree, "call eager ops, submodules, methods or @jitscript.script functions")
+
+    def call_sequential(self, ref: ModuleRef, args: list, kwargs: dict, tree) -> SV:
+        """A Sequential applies its children in order (unrolled)."""
+        if len(args) != 1 or kwargs:
+            raise self.error("a Sequential takes one argument", tree)
+        out = args[0]
+        for child in self.sequence_items(ref, tree):
+            forward = type(child.module).forward
+            out = self.inline(forward, child, [out], {}, tree)
+        return out
 
     def call_arguments(self, arguments) -> tuple[list, dict]:
         args, kwargs = [], {}
@@ -439,13 +451,14 @@ class ExpressionCompiler:
         if kwargs:
             raise self.error(f"{name}() takes no keyword arguments in script", tree)
         if name in ("range", "enumerate"):
-            raise self.unsupported(f"{name}() outside a for loop header", tree, f"use {name}() as `for ... in {name}(...)`")
+            raise self.unsupported(f"{name}() outside a for loop header", tree,
+                                   f"use it as `for ... in {name}(...)`")
         if name == "len":
             return self.length(args[0], tree)
         if name in ("min", "max"):
             if len(args) < 2 or not all(_is_scalar(type_of(a)) for a in args):
                 raise self.unsupported(f"{name}() of anything but two or more scalars", tree,
-                                       f"use eager.{'amin' if name == 'min' else 'amax'} or eager.{name}imum for tensors")
+                                       f"use eager.{name}imum for tensors")
             out = args[0]
             for a in args[1:]:
                 out = self.scalar_op(name, out, a, tree)

@@ -16,7 +16,7 @@ from .frontend import parse_function
 from .ir import Value
 from .module import ScriptModule
 from .script_values import Const, ModuleRef, TupleSV, type_of
-from .types import TensorType, TupleType
+from .types import ListType, OptionalType, TensorType, TupleType
 from .verify import verify
 
 DEFAULT_TENSOR = TensorType(_dt.float32, None)
@@ -53,7 +53,7 @@ def compile_graph(fn: Callable, bound: ModuleRef | None, example_inputs: tuple |
         params = params[1:]
     tensor_types = _example_types(params, example_inputs)
     for (name, declared, _), example in zip(params, tensor_types):
-        ptype = example or (DEFAULT_TENSOR if declared == TensorType() else declared)
+        ptype = example or _with_default_dtype(declared)
         compiler.env[name] = session.graph.block.add_param(ptype, name)
     session.call_stack.append(fn)
     result = compiler.compile_body()
@@ -67,13 +67,24 @@ def compile_graph(fn: Callable, bound: ModuleRef | None, example_inputs: tuple |
     return verify(session.graph)
 
 
+def _with_default_dtype(t):
+    """`t` with every tensor of unknown dtype made float32 (the default dtype)."""
+    if isinstance(t, TensorType):
+        return DEFAULT_TENSOR if t.dtype is None and t.shape is None else t
+    if isinstance(t, (OptionalType, ListType)):
+        return type(t)(_with_default_dtype(t.elem))
+    if isinstance(t, TupleType):
+        return TupleType(tuple(_with_default_dtype(e) for e in t.elems))
+    return t
+
+
 def _example_types(params: list, example_inputs: tuple | None) -> list:
     if example_inputs is None:
         return [None] * len(params)
     if len(example_inputs) != len(params):
         raise ScriptError(f"example_inputs has {len(example_inputs)} value(s) for {len(params)} parameter(s)")
     out = []
-    for (name, declared, _), example in zip(params, example_inputs):
+    for (_name, declared, _), example in zip(params, example_inputs):
         if isinstance(declared, TensorType) and hasattr(example, "shape") and hasattr(example, "dtype"):
             out.append(TensorType(example.dtype, tuple(example.shape)))
         else:
