@@ -187,7 +187,7 @@ class FunctionCompiler(ExpressionCompiler):
             got = type_of(value)
             if not assignable(declared, got):
                 raise ScriptError(f"argument {name!r} of {self.fn.__qualname__}() must be {describe_type(declared)}, "
-                                  f"got {describe_type(got)}", loc)
+                                  f"got {describe_type(got)}", loc, f"pass {describe_type(declared)} as {name}")
             if isinstance(value, Const) and isinstance(declared, FloatType) and isinstance(value.value, int):
                 value = Const(float(value.value))
             self.env[name] = value
@@ -535,7 +535,7 @@ class FunctionCompiler(ExpressionCompiler):
         """Compile a loop. Returns None when compilation goes on with `rest` as usual, or how
         the statement list ended when the loop consumed `rest` (unrolling, early return)."""
         if stmt.children[-1] is not None:
-            raise self.unsupported("else on a loop", stmt.children[-1], "use a flag variable")
+            raise self.unsupported(f"else on a {stmt.data.split('_')[0]} loop", stmt, "use a flag variable")
         if stmt.data == "while_stmt":
             cond_tree, suite, _ = stmt.children
             returned = self.emit_loop(stmt, _suite_stmts(suite), cond_tree=cond_tree)
