@@ -62,3 +62,7 @@ bind({
     "masked_fill": _I.masked_fill, "__getitem__": _I.getitem,
 })
 bind(_inplace.METHODS)
+# NN methods (ops-nn branch)
+from .ops import nn as _nn  # noqa: E402 - grouped with the bindings it feeds
+
+bind({"softmax": _nn.softmax, "log_softmax": _nn.log_softmax})

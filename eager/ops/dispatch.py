@@ -43,7 +43,8 @@ class Node:
         if tensor is None or tensor._version[0] != self.out_versions[index]:
             if tensor is not None:
                 raise_modified(self, "its output")
-            return apply(self.op, self.inputs, self.attrs, trace=False)
+            again = apply(self.op, self.inputs, self.attrs, trace=False)
+            return again[index] if self.op.num_outputs > 1 else again
         return tensor
 
     def check_versions(self) -> None:
@@ -84,7 +85,8 @@ def apply(op: OpDef, inputs: tuple, attrs: dict, trace: bool = True):
         result = Tensor._wrap(out, needs_grad)
         outputs = (result,)
     else:
-        outputs = tuple(Tensor._wrap(np.asarray(o) if isinstance(o, np.generic) else o, needs_grad) for o in out)
+        outputs = tuple(Tensor._wrap(np.asarray(o) if isinstance(o, np.generic) else o,
+                                     needs_grad and o.dtype.kind == "f") for o in out)  # int outputs: no grad
         result = outputs
     if needs_grad:
         node = Node(op, inputs, attrs)
