@@ -185,6 +185,9 @@ class FunctionCompiler(ExpressionCompiler):
             else:
                 raise ScriptError(f"{self.fn.__qualname__}() is missing the argument {name!r}", loc)
             got = type_of(value)
+            if ptree.children[1] is None:  # unannotated: takes what it is given (typed by use)
+                self.env[name] = value
+                continue
             if not assignable(declared, got):
                 raise ScriptError(f"argument {name!r} of {self.fn.__qualname__}() must be {describe_type(declared)}, "
                                   f"got {describe_type(got)}", loc, f"pass {describe_type(declared)} as {name}")

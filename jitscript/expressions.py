@@ -343,12 +343,20 @@ class ExpressionCompiler:
 
     def is_none(self, op: str, a: SV, b: SV, tree) -> SV:
         if not (isinstance(b, Const) and b.value is None):
-            raise self.unsupported("'is' with something other than None", tree, "use == to compare values")
+            return self.is_same(op, a, b, tree)
         t = type_of(a)
         if isinstance(t, OptionalType):
             test = self.s.add("prim::is_none", [a], None, [BoolType()], self.where(tree))
             return test if op == "is" else self.scalar_op("not", test, None, tree)
         return Const(isinstance(t, NoneType) == (op == "is"))
+
+    def is_same(self, op: str, a: SV, b: SV, tree) -> SV:
+        """`a is b` between tensors or modules: decided at compile time by SSA identity."""
+        if isinstance(a, Const) or isinstance(b, Const) or type_of(a) is not None and not isinstance(
+                type_of(a), TensorType):
+            raise self.unsupported("'is' with something other than None", tree, "use == to compare values")
+        same = a is b or isinstance(a, ModuleRef) and isinstance(b, ModuleRef) and a.module is b.module
+        return Const(same == (op == "is"))
 
     # ---- subscripts ----------------------------------------------------------------------------
     def expr_getitem(self, tree) -> SV:
@@ -405,8 +413,10 @@ class ExpressionCompiler:
             return self.inline(fn, callee.bound, args, kwargs, tree)
         if fn in (getattr(builtins, b) for b in _BUILTINS):
             return self.builtin(fn.__name__, args, kwargs, tree)
-        if lowering.is_eager_function(fn):
+        if lowering.is_eager_function(fn) and lowering.has_lowering(fn):
             return lowering.eager_function(self, fn, args, kwargs, tree)
+        if getattr(fn, "__module__", None) == "math" and all(isinstance(a, Const) for a in args) and not kwargs:
+            return Const(fn(*(a.value for a in args)))  # math on constants folds
         if _has_python_source(fn):
             return self.inline(fn, None, args, kwargs, tree)
         name = getattr(fn, "__qualname__", None) or callee.name or repr(fn)

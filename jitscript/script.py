@@ -27,7 +27,8 @@ def script(obj, example_inputs: tuple | None = None) -> ScriptModule:
 
     A parameter annotated `Tensor` (or not annotated) is a float32 tensor of unknown shape;
     `example_inputs` fixes the dtype and shape of tensor parameters instead (which lets the
-    compiler check shapes and resolve negative dims). Raises `ScriptError` for anything
+    compiler check shapes and resolve negative dims); parameters after them keep their default
+    values as compile-time constants (e.g. `mask=None` folds away). Raises `ScriptError` for anything
     outside the script language, before anything runs.
     """
     if inspect.isfunction(obj) or inspect.ismethod(obj):
@@ -51,6 +52,9 @@ def compile_graph(fn: Callable, bound: ModuleRef | None, example_inputs: tuple |
     if bound is not None:
         compiler.env[params[0][0]] = bound
         params = params[1:]
+    if example_inputs is not None and len(example_inputs) < len(params):
+        compiler.bind_arguments(params[len(example_inputs):], [], {}, source_map.loc_of(tree))
+        params = params[:len(example_inputs)]
     tensor_types = _example_types(params, example_inputs)
     for (name, declared, _), example in zip(params, tensor_types):
         ptype = example or _with_default_dtype(declared)
