@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import flatbuffers
-from jitscript import types as T
-from jitscript.ir import InputAttr
 
 from eager.dtypes import DType
 from export.fb import Attr as FbAttr
@@ -11,6 +9,8 @@ from export.fb import ValueType as FbValueType
 from export.fb.AttrKind import AttrKind
 from export.fb.TypeKind import TypeKind
 from export.format import dtype_code, dtype_from_code
+from jitscript import types as T
+from jitscript.ir import InputAttr
 
 _SCALAR_KINDS = {T.IntType: TypeKind.INT, T.FloatType: TypeKind.FLOAT, T.BoolType: TypeKind.BOOL,
                  T.StrType: TypeKind.STR, T.NoneType: TypeKind.NONE}
@@ -141,8 +141,12 @@ def _attr_kind(value) -> int:
         return AttrKind.STRING
     if isinstance(value, DType):
         return AttrKind.DTYPE
-    if isinstance(value, tuple | list) and all(isinstance(v, int | float) for v in value):
-        return AttrKind.FLOATS if any(isinstance(v, float) for v in value) else AttrKind.INTS
+    if isinstance(value, tuple | list):
+        if all(isinstance(v, bool) for v in value) or all(isinstance(v, int) and not isinstance(v, bool)
+                                                           for v in value):
+            return AttrKind.INTS
+        if all(isinstance(v, float) for v in value):
+            return AttrKind.FLOATS
     raise UnsupportedValueError(f"attribute value {value!r} ({type(value).__name__}) has no .esm encoding")
 
 
@@ -181,6 +185,7 @@ def _add_attr_payload(builder: flatbuffers.Builder, kind: int, value, payload: i
     elif kind in (AttrKind.INTS, AttrKind.FLOATS):
         (FbAttr.AddInts if kind == AttrKind.INTS else FbAttr.AddFloats)(builder, payload)
         FbAttr.AddIsList(builder, isinstance(value, list))
+        FbAttr.AddIsBools(builder, bool(value) and isinstance(value[0], bool))
 
 
 def decode_attr(fb: FbAttr.Attr) -> tuple[str, object]:
@@ -190,6 +195,8 @@ def decode_attr(fb: FbAttr.Attr) -> tuple[str, object]:
     if kind in (AttrKind.INTS, AttrKind.FLOATS):
         items = ([int(fb.Ints(i)) for i in range(fb.IntsLength())] if kind == AttrKind.INTS
                  else [float(fb.Floats(i)) for i in range(fb.FloatsLength())])
+        if fb.IsBools():
+            items = [bool(v) for v in items]
         return name, items if fb.IsList() else tuple(items)
     decoders = {
         AttrKind.NONE: lambda: None,

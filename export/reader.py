@@ -9,14 +9,14 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from jitscript.ir import Block, Graph, IRError, Node, Value
-from jitscript.module import ScriptModule
-from jitscript.verify import verify
 
 from export.codec import UNKNOWN_DIM, decode_attr, decode_type
 from export.fb.Model import Model as FbModel
 from export.fb.TypeKind import TypeKind
 from export.format import ALIGNMENT, FILE_IDENTIFIER, FORMAT_VERSION, FormatError, dtype_from_code, little_endian
+from jitscript.ir import Block, Graph, IRError, Node, Value
+from jitscript.module import ScriptModule
+from jitscript.verify import verify
 
 # What a malformed buffer raises inside the generated accessors and the decoders.
 _DECODE_ERRORS = (struct.error, IndexError, KeyError, UnicodeDecodeError, ValueError, TypeError, OverflowError)

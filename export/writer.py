@@ -8,10 +8,8 @@ import tempfile
 from pathlib import Path
 
 import flatbuffers
-from jitscript.ir import Block, Graph, Node, Printer, Value
-from jitscript.module import ScriptModule
 
-from export.codec import encode_attr, encode_type, int_vector, long_vector, offset_vector
+from export.codec import UnsupportedValueError, encode_attr, encode_type, int_vector, long_vector, offset_vector
 from export.fb import Block as FbBlock
 from export.fb import Constant as FbConstant
 from export.fb import Graph as FbGraph
@@ -25,6 +23,8 @@ from export.fb import Value as FbValue
 from export.fb.ExportMode import ExportMode
 from export.format import ALIGNMENT, FILE_IDENTIFIER, FORMAT_VERSION, dtype_code
 from export.weights import WeightsLayout, build_weights_vector, layout_weights
+from jitscript.ir import Block, Graph, Node, Printer, Value
+from jitscript.module import ScriptModule
 
 PRODUCER = "eagerscript 0.1.0"
 _MODES = {"trace": ExportMode.TRACE, "script": ExportMode.SCRIPT}
@@ -75,7 +75,10 @@ class _GraphEncoder:
         """Build one Node table."""
         b = self.builder
         blocks = offset_vector(b, FbNode.StartBlocksVector, [self.block(blk) for blk in node.blocks])
-        attrs = offset_vector(b, FbNode.StartAttrsVector, [encode_attr(b, k, v) for k, v in node.attrs.items()])
+        try:
+            attrs = offset_vector(b, FbNode.StartAttrsVector, [encode_attr(b, k, v) for k, v in node.attrs.items()])
+        except UnsupportedValueError as exc:
+            raise UnsupportedValueError(f"{node.describe()}: {exc}") from None
         inputs = int_vector(b, FbNode.StartInputsVector, self.indices(node.inputs))
         outputs = int_vector(b, FbNode.StartOutputsVector, self.indices(node.outputs))
         loc = b.CreateString(node.loc) if node.loc else None

@@ -131,7 +131,14 @@ class Attr(object):
             return bool(self._tab.Get(flatbuffers.number_types.BoolFlags, o + self._tab.Pos))
         return False
 
-def AttrStart(builder): builder.StartObject(9)
+    # Attr
+    def IsBools(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(22))
+        if o != 0:
+            return bool(self._tab.Get(flatbuffers.number_types.BoolFlags, o + self._tab.Pos))
+        return False
+
+def AttrStart(builder): builder.StartObject(10)
 def Start(builder):
     return AttrStart(builder)
 def AttrAddName(builder, name): builder.PrependUOffsetTRelativeSlot(0, flatbuffers.number_types.UOffsetTFlags.py_type(name), 0)
@@ -167,6 +174,9 @@ def AddDtype(builder, dtype):
 def AttrAddIsList(builder, isList): builder.PrependBoolSlot(8, isList, 0)
 def AddIsList(builder, isList):
     return AttrAddIsList(builder, isList)
+def AttrAddIsBools(builder, isBools): builder.PrependBoolSlot(9, isBools, 0)
+def AddIsBools(builder, isBools):
+    return AttrAddIsBools(builder, isBools)
 def AttrEnd(builder): return builder.EndObject()
 def End(builder):
     return AttrEnd(builder)
