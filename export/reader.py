@@ -56,7 +56,7 @@ def open_esm(path: str | os.PathLike) -> EsmFile:
         model = FbModel.GetRootAs(buffer, 0)
         major, minor = model.FormatVersionMajor(), model.FormatVersionMinor()
     except _DECODE_ERRORS as exc:
-        raise FormatError(path, f"root table out of bounds ({exc})") from None
+        raise FormatError(path, f"root table out of bounds, truncated or corrupt file ({exc})") from None
     if major > FORMAT_VERSION[0]:
         raise FormatError(path, f"format version {major}.{minor} is newer than this reader's "
                                 f"{FORMAT_VERSION[0]}.{FORMAT_VERSION[1]}; upgrade eagerscript")
@@ -71,7 +71,7 @@ def _locate_weights(esm: EsmFile) -> None:
         length = 0 if isinstance(weights, int) else weights.size  # the accessor gives 0 when absent
         start = weights.ctypes.data - np.frombuffer(esm.buffer, np.uint8).ctypes.data if length else 0
     except _DECODE_ERRORS as exc:
-        raise esm.fail(f"weights vector out of bounds ({exc})") from None
+        raise esm.fail(f"weights vector out of bounds, truncated or corrupt file ({exc})") from None
     if start + length > len(esm.buffer):
         raise esm.fail(f"weights vector [{start}, {start + length}) extends past the end of the file "
                        f"({len(esm.buffer)} bytes): truncated?")
