@@ -1,0 +1,96 @@
+"""The `eagerscript` command (run as `python -m export`) on small saved graphs."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import eager
+import export
+from tests.export import graphs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def eagerscript(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "export", *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture(scope="module")
+def mlp_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "mlp.esm"
+    export.save(graphs.mlp(), path, metadata={"task": "demo"})
+    return path
+
+
+@pytest.mark.parametrize("command", ["trace", "script", "inspect", "run"])
+def test_every_subcommand_has_help_with_an_example(command):
+    result = eagerscript(command, "--help")
+    assert result.returncode == 0
+    assert f"example:\n  eagerscript {command} " in result.stdout
+
+
+def test_inspect_prints_interface_parameters_and_ops(mlp_file):
+    result = eagerscript("inspect", mlp_file)
+    assert result.returncode == 0, result.stderr
+    assert "  x: float32 [N, 4]" in result.stdout
+    assert "parameters: 64 (256 bytes)" in result.stdout
+    assert "ops: prim::param x3, linear x2, relu x1" in result.stdout
+    assert "metadata task: demo" in result.stdout
+
+
+def test_inspect_json_matches_export_inspect_and_graph_adds_the_ir_text(mlp_file):
+    result = eagerscript("inspect", mlp_file, "--json", "--graph")
+    info = json.loads(result.stdout)
+    graph_text = info.pop("graph")
+    assert info == export.inspect(mlp_file)
+    assert graph_text == str(graphs.mlp().graph)
+
+
+def test_run_writes_outputs_equal_to_the_interpreter(mlp_file, tmp_path):
+    x = graphs.example_inputs("mlp", 5)[0]
+    np.save(tmp_path / "x.npy", x)
+    result = eagerscript("run", mlp_file, "--input", f"x={tmp_path / 'x.npy'}", "--output-dir", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("y: float32 [5, 3] [")
+    want = graphs.mlp()(eager.tensor(x)).numpy()
+    np.testing.assert_array_equal(np.load(tmp_path / "out" / "y.npy"), want)
+
+
+@pytest.mark.parametrize(("make_args", "message"), [
+    (lambda d: [], "missing input 'x'; the model's inputs are: x"),
+    (lambda d: ["--input", f"z={d / 'x.npy'}"], "unknown input 'z'"),
+    (lambda d: ["--input", f"x={d / 'wide.npy'}"], "input x: shape [5, 7] does not match the model's [N, 4]"),
+    (lambda d: ["--input", f"x={d / 'f64.npy'}"], "input x: dtype float64, the model expects float32"),
+    (lambda d: ["--input", f"x={d / 'nope.npy'}"], "no such file"),
+])
+def test_run_errors_are_one_line_with_exit_status_1(mlp_file, tmp_path, make_args, message):
+    np.save(tmp_path / "x.npy", np.zeros((5, 4), np.float32))
+    np.save(tmp_path / "wide.npy", np.zeros((5, 7), np.float32))
+    np.save(tmp_path / "f64.npy", np.zeros((5, 4)))
+    result = eagerscript("run", mlp_file, *make_args(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.startswith("eagerscript run: error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_inspect_of_a_non_esm_file_fails_with_the_format_error(tmp_path):
+    (tmp_path / "junk.esm").write_bytes(b"\x01" * 100)
+    result = eagerscript("inspect", tmp_path / "junk.esm")
+    assert result.returncode == 1
+    assert "not a valid .esm model: file identifier" in result.stderr
+
+
+def test_trace_with_a_bad_target_names_the_problem(tmp_path):
+    result = eagerscript("trace", "no_such_file.py:Net", "--example-input", "1x4", "-o", tmp_path / "m.esm")
+    assert result.returncode == 1 and "no such file: no_such_file.py" in result.stderr
+    (tmp_path / "models.py").write_text("X = 1\n")
+    result = eagerscript("trace", tmp_path / "models.py:Net", "--example-input", "1x4", "-o", tmp_path / "m.esm")
+    assert result.returncode == 1 and "has no attribute 'Net'" in result.stderr
+    result = eagerscript("trace", tmp_path / "models.py:X", "--example-input", "1xA", "-o", tmp_path / "m.esm")
+    assert result.returncode == 1 and "expected DIMxDIM...[:dtype]" in result.stderr
