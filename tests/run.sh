@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q --disable-pip-version-check -e ".[test,examples]"
-python3 -m ruff check eager jitscript export tests examples benchmarks
+python3 -m ruff check .
 python3 -m pytest -n 2 "$@"
