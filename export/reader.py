@@ -19,7 +19,8 @@ from jitscript.module import ScriptModule
 from jitscript.verify import verify
 
 # What a malformed buffer raises inside the generated accessors and the decoders.
-_DECODE_ERRORS = (struct.error, IndexError, KeyError, UnicodeDecodeError, ValueError, TypeError, OverflowError)
+_DECODE_ERRORS = (struct.error, IndexError, KeyError, UnicodeDecodeError, ValueError, TypeError, OverflowError,
+                  RecursionError)
 _EXPORT_MODES = {0: "trace", 1: "script"}
 
 
