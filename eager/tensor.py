@@ -21,7 +21,7 @@ class Tensor:
     """A multi-dimensional array with optional gradient tracking (PyTorch semantics)."""
 
     __slots__ = ("data", "requires_grad", "grad", "_ctx", "_out_index", "_version", "_hooks",
-                 "_retains_grad", "__weakref__")
+                 "_retains_grad", "_view_of", "__weakref__")
     __array_priority__ = 1000  # NumPy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, data, dtype=None, device=None, requires_grad: bool = False) -> None:
