@@ -94,3 +94,53 @@ def test_trace_with_a_bad_target_names_the_problem(tmp_path):
     assert result.returncode == 1 and "has no attribute 'Net'" in result.stderr
     result = eagerscript("trace", tmp_path / "models.py:X", "--example-input", "1xA", "-o", tmp_path / "m.esm")
     assert result.returncode == 1 and "expected DIMxDIM...[:dtype]" in result.stderr
+
+
+MODEL_SOURCE = """\
+import eager
+from eager import nn
+
+
+class Flatten(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 2)
+
+    def forward(self, x):
+        return self.fc(eager.relu(x.reshape(x.shape[0], -1)))
+
+
+def make():
+    return Flatten()
+"""
+
+
+@pytest.fixture()
+def model_dir(tmp_path) -> Path:
+    (tmp_path / "models.py").write_text(MODEL_SOURCE)
+    return tmp_path
+
+
+def test_trace_with_weights_and_dynamic_batch_then_run_matches_eager(model_dir):
+    sys.path.insert(0, str(model_dir))
+    try:
+        import models
+    finally:
+        sys.path.remove(str(model_dir))
+    eager.manual_seed(1)
+    model = models.Flatten()
+    eager.save(model.state_dict(), model_dir / "ckpt.pt")
+    out = model_dir / "flat.esm"
+    result = eagerscript("trace", "models:make", "--example-input", "2x2x3:float32", "--dynamic-batch",
+                         "--weights", "ckpt.pt", "--no-optimize", "-o", out, cwd=model_dir)
+    assert result.returncode == 0, result.stderr
+    assert "eagerscript: tracing models:make on (2x2x3) with a symbolic batch" in result.stderr
+    info = export.inspect(out)
+    assert info["inputs"][0]["shape"] == ["N", 2, 3] and info["export_mode"] == "trace"
+    assert info["source_file"].endswith("models.py") and info["source_hash"].startswith("sha256:")
+    x = np.random.default_rng(0).standard_normal((5, 2, 3)).astype(np.float32)
+    np.save(model_dir / "x.npy", x)
+    result = eagerscript("run", out, "--input", "x=x.npy", "--output-dir", "out", cwd=model_dir)
+    assert result.returncode == 0, result.stderr
+    (output_file,) = (model_dir / "out").iterdir()
+    np.testing.assert_allclose(np.load(output_file), model(eager.tensor(x)).detach().numpy(), rtol=1e-6)
