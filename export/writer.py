@@ -178,10 +178,22 @@ def _header_strings(builder: flatbuffers.Builder, source_file: str | None) -> di
     return {key: builder.CreateString(text) for key, text in texts.items()}
 
 
+def _used_params(graph: Graph) -> dict[str, object]:
+    """The parameters that `prim::param` nodes read, in first-use order (others are not stored)."""
+    used = {}
+    for node in graph.nodes():
+        if node.op == "prim::param":
+            name = node.attrs["name"]
+            if name not in graph.params:
+                raise KeyError(f"{node.describe()}: reads parameter {name!r}, which graph.params lacks")
+            used[name] = graph.params[name]
+    return used
+
+
 def encode(graph: Graph, *, mode: str = "trace", source_file: str | None = None,
            metadata: dict[str, str] | None = None, plan=None) -> tuple[flatbuffers.Builder, int]:
     """Build the FlatBuffer of `graph`; return the builder and the buffer's start in it."""
-    layout = layout_weights(graph.params)
+    layout = layout_weights(_used_params(graph))
     builder = flatbuffers.Builder(layout.total_bytes + _TABLES_RESERVE)
     weights = build_weights_vector(builder, layout)  # first: it lies at the end of the buffer
     encoder = _GraphEncoder(builder, graph)
