@@ -14,9 +14,12 @@ def is_pure(node: Node) -> bool:
 
 
 def eliminate_dead_code(graph: Graph) -> Graph:
-    """Remove unused pure nodes (in nested blocks too), repeating until nothing changes."""
+    """Remove unused pure nodes (in nested blocks too), repeating until nothing changes, and the
+    entries of `graph.params` no `prim::param` reads any more."""
     while _sweep(graph.block, uses(graph.block)):
         pass
+    read = {n.attrs["name"] for n in graph.nodes() if n.op == "prim::param"}
+    graph.params = {k: v for k, v in graph.params.items() if k in read}
     return graph
 
 
