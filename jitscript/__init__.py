@@ -24,3 +24,7 @@ __all__ = [
     "ListType", "Node", "NoneType", "OptionalType", "ScriptModule", "StrType", "TensorType", "TracerWarning",
     "TracingError", "TupleType", "Value", "current_tracer", "ir", "parse", "parse_type", "trace", "types", "verify",
 ]
+from .diagnostics import ScriptError  # noqa: E402 - the script compiler (issue 6)
+from .script import script  # noqa: E402
+
+__all__ += ["ScriptError", "script"]
