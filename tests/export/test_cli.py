@@ -144,3 +144,50 @@ def test_trace_with_weights_and_dynamic_batch_then_run_matches_eager(model_dir):
     assert result.returncode == 0, result.stderr
     (output_file,) = (model_dir / "out").iterdir()
     np.testing.assert_allclose(np.load(output_file), model(eager.tensor(x)).detach().numpy(), rtol=1e-6)
+
+
+SCRIPTED_SOURCE = """\
+import eager
+from eager import nn
+
+
+class Gate(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x, n: int):
+        h = self.fc(x)
+        if h.sum() > 0:
+            h = eager.relu(h)
+        else:
+            h = -h
+        i = 0
+        while i < n:
+            h = eager.tanh(h)
+            i += 1
+        return h
+"""
+
+
+def test_script_keeps_control_flow_and_runs_with_a_scalar_input(tmp_path):
+    (tmp_path / "gate.py").write_text(SCRIPTED_SOURCE)
+    result = eagerscript("script", "gate.py:Gate", "--no-optimize", "-o", "gate.esm", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    info = export.inspect(tmp_path / "gate.esm")
+    assert info["export_mode"] == "script"
+    assert info["ops"]["prim::if"] == 1 and info["ops"]["prim::loop"] == 1
+    assert [spec["type"] for spec in info["inputs"]] == ["Tensor(float32)", "int"]
+    np.save(tmp_path / "x.npy", np.ones((2, 4), np.float32))
+    np.save(tmp_path / "n.npy", np.array(3))
+    result = eagerscript("run", "gate.esm", "--input", "x=x.npy", "--input", "n=n.npy", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "float32 [2, 4]" in result.stdout
+
+
+def test_a_script_error_is_one_line_with_file_line_and_column(tmp_path):
+    (tmp_path / "bad.py").write_text(SCRIPTED_SOURCE.replace("h = eager.tanh(h)", "h = eager.tanh(h, *[1])"))
+    result = eagerscript("script", "bad.py:Gate", "-o", "bad.esm", cwd=tmp_path)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("eagerscript script: error: ScriptError: ") and "bad.py:18:" in last
