@@ -191,3 +191,25 @@ def test_a_script_error_is_one_line_with_file_line_and_column(tmp_path):
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("eagerscript script: error: ScriptError: ") and "bad.py:18:" in last
+
+
+def test_run_with_the_c_runtime_matches_the_python_runtime(mlp_file, tmp_path):
+    pytest.importorskip("export.native", reason="export.native (the C runtime binding) is not in this tree")
+    np.save(tmp_path / "x.npy", graphs.example_inputs("mlp", 4)[0])
+    for runtime in ("python", "c"):
+        result = eagerscript("run", mlp_file, "--input", f"x={tmp_path / 'x.npy'}", "--runtime", runtime,
+                             "--output-dir", tmp_path / runtime)
+        assert result.returncode == 0, result.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "c" / "y.npy"), np.load(tmp_path / "python" / "y.npy"),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_run_with_the_c_runtime_explains_when_it_is_missing(mlp_file, tmp_path):
+    try:
+        import export.native  # noqa: F401
+        pytest.skip("export.native is present in this tree")
+    except ImportError:
+        pass
+    np.save(tmp_path / "x.npy", graphs.example_inputs("mlp", 4)[0])
+    result = eagerscript("run", mlp_file, "--input", f"x={tmp_path / 'x.npy'}", "--runtime", "c")
+    assert result.returncode == 1 and "the C runtime binding export.native is not available" in result.stderr
