@@ -120,13 +120,13 @@ def _jitscript_entry(name: str):
     return fn
 
 
-def _finish_export(script_module, args, mode: str, source_file: str | None) -> None:
+def _finish_export(script_module, args, mode: str, source_file: str | None, dims: dict[str, int] | None = None) -> None:
     import export
 
     if not args.no_optimize:
         _progress("optimizing")
         script_module = _jitscript_entry("optimize")(script_module)
-    export.save(script_module, args.output, mode=mode, source_file=source_file)
+    export.save(script_module, args.output, mode=mode, source_file=source_file, dims=dims)
     info = export.inspect(args.output)
     _progress(f"wrote {args.output}: {sum(info['ops'].values())} nodes, {info['num_parameters']} parameters "
               f"({info['parameter_bytes']} bytes), arena {info['arena_bytes']} bytes")
@@ -158,7 +158,8 @@ def cmd_trace(args) -> None:
     shapes = ", ".join("x".join(map(str, t.shape)) for t in examples)
     _progress(f"tracing {args.target} on ({shapes})" + (" with a symbolic batch" if args.dynamic_batch else ""))
     traced = _jitscript_entry("trace")(module, examples, dynamic_batch=args.dynamic_batch)
-    _finish_export(traced, args, "trace", _source_file(module))
+    # The stored memory plan is made for the example's batch size.
+    _finish_export(traced, args, "trace", _source_file(module), dims={"N": examples[0].shape[0]})
 
 
 def cmd_script(args) -> None:

@@ -137,3 +137,27 @@ def test_every_attribute_kind_round_trips_exactly(tmp_path, value):
     graph = jitscript.ir.parse(text)
     export.save(ScriptModule(graph), tmp_path / "c.esm")
     assert str(export.load(tmp_path / "c.esm").graph) == str(graph)
+
+
+def test_the_memory_plan_is_stored_for_the_reference_shapes(tmp_path):
+    module = graphs.mlp()
+    export.save(module, tmp_path / "mlp.esm", dims={"N": 8})
+    plan = open_esm(tmp_path / "mlp.esm").model.MemoryPlan()
+    # h and a ([8, 8] float32, 256 bytes each) overlap; y ([8, 3], padded to 128) reuses h's bytes.
+    assert plan.ArenaBytes() == 512 and plan.Alignment() == ALIGNMENT
+    assert [list(plan.ReferenceShapes(i).DimsAsNumpy()) for i in range(plan.ReferenceShapesLength())] == [[8, 4]]
+    offsets = dict(zip(_value_names(tmp_path / "mlp.esm"), plan.OffsetsAsNumpy().tolist()))
+    assert offsets["x"] == -1 and offsets["w1"] == -1  # the caller's input and a constant
+    assert {offsets["h"], offsets["a"]} == {0, 256} and offsets["y"] in (0, 256) and offsets["y"] != offsets["a"]
+
+
+def _value_names(path) -> list[str]:
+    graph = open_esm(path).model.Graph()
+    return [graph.Values(i).Name().decode() for i in range(graph.ValuesLength())]
+
+
+def test_no_plan_is_stored_when_shapes_are_unknown(tmp_path):
+    text = "graph(%x : Tensor(float32)):\n  %y : Tensor(float32) = relu(%x)\n  return (%y)\n"
+    export.save(ScriptModule(jitscript.parse(text)), tmp_path / "m.esm")
+    assert open_esm(tmp_path / "m.esm").model.MemoryPlan() is None
+    assert export.inspect(tmp_path / "m.esm")["arena_bytes"] == 0
