@@ -96,7 +96,7 @@ const char *esm_status_str(esm_status status);
 /* "MAJOR.MINOR.PATCH" of this library (static string). */
 const char *esm_version(void);
 
-/* The dtype's name ("float32", ...), or "?" for a value outside esm_dtype. Static string. */
+/* The dtype's name ("float32", ...), or "unknown dtype" outside esm_dtype. Static string. */
 const char *esm_dtype_name(esm_dtype dtype);
 
 /* Every op name this runtime executes (kernels and structural `prim::` ops). Writes up to

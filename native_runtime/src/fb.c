@@ -66,7 +66,7 @@ int fb_root(fb_buf *b, const char *identifier, fb_table *root) {
     if (b->size < 8) return fb_fail(b, "file is %zu bytes, too short for a FlatBuffer", b->size);
     if (memcmp(b->data + 4, identifier, 4) != 0)
         return fb_fail(b, "file identifier is not \"%.4s\" (not an .esm file)", identifier);
-    size_t pos;
+    size_t pos = 0;
     if (!follow(b, 0, &pos, "root")) return 0;
     return table_at(b, pos, root);
 }
@@ -117,7 +117,7 @@ static int offset_field(fb_buf *b, const fb_table *t, int field, size_t *target)
 }
 
 int fb_table_field(fb_buf *b, const fb_table *t, int field, fb_table *out) {
-    size_t pos;
+    size_t pos = 0;
     if (!offset_field(b, t, field, &pos)) return 0;
     return table_at(b, pos, out);
 }
@@ -134,7 +134,7 @@ static int string_at(fb_buf *b, size_t pos, const char **s, uint32_t *len) {
 }
 
 int fb_string(fb_buf *b, const fb_table *t, int field, const char **s, uint32_t *len) {
-    size_t pos;
+    size_t pos = 0;
     *s = NULL;
     if (len) *len = 0;
     if (!offset_field(b, t, field, &pos)) return 0;
@@ -142,7 +142,7 @@ int fb_string(fb_buf *b, const fb_table *t, int field, const char **s, uint32_t 
 }
 
 int fb_vector(fb_buf *b, const fb_table *t, int field, size_t elem_size, fb_vec *out) {
-    size_t pos;
+    size_t pos = 0;
     out->pos = 0;
     out->len = 0;
     out->present = 0;
@@ -161,7 +161,7 @@ int fb_vector(fb_buf *b, const fb_table *t, int field, size_t elem_size, fb_vec 
 }
 
 int fb_vec_table(fb_buf *b, const fb_vec *v, uint32_t i, fb_table *out) {
-    size_t pos;
+    size_t pos = 0;
     if (b->failed) return 0;
     if (i >= v->len) return fb_fail(b, "vector index %u out of range", i);
     if (!follow(b, v->pos + 4 * (size_t)i, &pos, "vector element")) return 0;
@@ -169,7 +169,7 @@ int fb_vec_table(fb_buf *b, const fb_vec *v, uint32_t i, fb_table *out) {
 }
 
 int fb_vec_string(fb_buf *b, const fb_vec *v, uint32_t i, const char **s, uint32_t *len) {
-    size_t pos;
+    size_t pos = 0;
     *s = NULL;
     if (b->failed) return 0;
     if (i >= v->len) return fb_fail(b, "vector index %u out of range", i);

@@ -470,7 +470,7 @@ typedef struct ssa_state {
 } ssa_state;
 
 static int define(ssa_state *S, int32_t v, int32_t producer) {
-    if (S->defined[v]) return fail(S->L, ESM_ERR_INVALID_MODEL, "value %s is defined twice (node %lld)", S->L->m->values[v].name, producer);
+    if (S->defined[v]) return fail(S->L, ESM_ERR_INVALID_MODEL, "value %s is defined twice (node %lld)", S->L->m->values[v].name, (long long)producer);
     S->defined[v] = S->visible[v] = 1;
     S->L->m->values[v].producer = producer;
     return 1;

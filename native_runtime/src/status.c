@@ -1,4 +1,4 @@
-/* status.c - names of statuses and dtypes, the version string. */
+/* status.c - names of statuses, the version string. */
 #include "esm.h"
 
 #define ESM_STR2(x) #x
@@ -23,13 +23,4 @@ const char *esm_version(void) {
     return ESM_STR(ESM_VERSION_MAJOR) "." ESM_STR(ESM_VERSION_MINOR) "." ESM_STR(ESM_VERSION_PATCH);
 }
 
-const char *esm_dtype_name(esm_dtype dtype) {
-    switch (dtype) {
-    case ESM_FLOAT32: return "float32";
-    case ESM_FLOAT64: return "float64";
-    case ESM_INT32: return "int32";
-    case ESM_INT64: return "int64";
-    case ESM_BOOL: return "bool";
-    }
-    return "?";
-}
+/* esm_dtype_name is defined with the kernels' helpers (src/kernels/util.c). */
