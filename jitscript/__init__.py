@@ -1,0 +1,25 @@
+"""jitscript: the typed IR, the tracer, the script compiler, the passes and the IR interpreter."""
+from . import ir, types
+from .interpreter import Interpreter
+from .ir import Block, Graph, InputAttr, IRError, Node, Value, parse
+from .module import ScriptModule
+from .types import (
+    BoolType,
+    FloatType,
+    IntType,
+    IRType,
+    ListType,
+    NoneType,
+    OptionalType,
+    StrType,
+    TensorType,
+    TupleType,
+    parse_type,
+)
+from .verify import verify
+
+__all__ = [
+    "Block", "BoolType", "FloatType", "Graph", "IRError", "IRType", "InputAttr", "IntType", "Interpreter",
+    "ListType", "Node", "NoneType", "OptionalType", "ScriptModule", "StrType", "TensorType", "TupleType",
+    "Value", "ir", "parse", "parse_type", "types", "verify",
+]
