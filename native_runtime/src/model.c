@@ -153,7 +153,7 @@ static int read_attr(loader *L, const fb_table *t, esm_attr *a) {
     if (!a->name) return fail(L, ESM_ERR_INVALID_MODEL, "an attribute has no name");
     switch (a->kind) {
     case ESM_ATTR_NONE: return 1;
-    case ESM_ATTR_INT: a->i = fb_i64(&L->b, t, A_I, 0); break;
+    case ESM_ATTR_INT: case ESM_ATTR_INPUT: a->i = fb_i64(&L->b, t, A_I, 0); break;
     case ESM_ATTR_BOOL: a->i = fb_i64(&L->b, t, A_I, 0) != 0; break;
     case ESM_ATTR_FLOAT: a->f = fb_f64(&L->b, t, A_F, 0.0); break;
     case ESM_ATTR_DTYPE:
@@ -255,6 +255,8 @@ static int fill_node(loader *L, const fb_table *nt, int32_t index) {
         fb_table at;
         if (!fb_vec_table(&L->b, &attrs, i, &at)) return fb_ok(L);
         if (!read_attr(L, &at, &a[i])) return 0;
+        if (a[i].kind == ESM_ATTR_INPUT && (a[i].i < 0 || a[i].i >= n->num_inputs))
+            return fail(L, ESM_ERR_INVALID_MODEL, "node %lld: attribute %s names input %lld, out of range", (long long)index, a[i].name, (long long)a[i].i);
     }
     n->attrs = a;
     n->num_attrs = (int32_t)attrs.len;
@@ -409,7 +411,7 @@ static int load_io(loader *L, const fb_table *root, int field, esm_io_def **out,
         esm_io_def *io = &(*out)[i];
         if (!fb_vec_table(&L->b, &v, i, &t)) return fb_ok(L);
         fb_string(&L->b, &t, IO_NAME, &io->name, NULL);
-        io->value = fb_i32(&L->b, &t, IO_VALUE, -1);
+        io->value = fb_i32(&L->b, &t, IO_VALUE, 0);
         if (!fb_ok(L)) return 0;
         if (!io->name) return fail(L, ESM_ERR_INVALID_MODEL, "model input/output %lld has no name", (long long)(i));
         if (io->value < 0 || io->value >= L->m->num_values)
@@ -420,7 +422,13 @@ static int load_io(loader *L, const fb_table *root, int field, esm_io_def **out,
             if (!read_type(L, &tt, &vd)) return 0;
         }
         if (!fb_ok(L)) return 0;
-        if (vd.kind != ESM_T_TENSOR) return fail(L, ESM_ERR_UNSUPPORTED, "model input/output %s is not a tensor", io->name);
+        /* IR scalars cross the API as 0-d tensors (int64, float64, bool) */
+        if (vd.kind == ESM_T_INT || vd.kind == ESM_T_FLOAT || vd.kind == ESM_T_BOOL) {
+            vd.dtype = vd.kind == ESM_T_INT ? ESM_INT64 : vd.kind == ESM_T_FLOAT ? ESM_FLOAT64 : ESM_BOOL;
+            vd.rank = 0;
+        } else if (vd.kind != ESM_T_TENSOR) {
+            return fail(L, ESM_ERR_UNSUPPORTED, "model input/output %s is not a tensor or a scalar", io->name);
+        }
         io->info.name = io->name;
         io->info.dtype = vd.dtype;
         io->info.ndim = vd.rank;

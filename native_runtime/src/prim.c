@@ -12,12 +12,13 @@
 
 static const char *const PRIM_NAMES[ESM_PRIM_COUNT] = {
     "prim::param", "prim::constant", "prim::if", "prim::loop", "prim::fused", "prim::raise",
-    "prim::size", "prim::dim", "prim::numel", "prim::list_construct", "prim::list_index",
+    "prim::size", "prim::list_construct", "prim::list_unpack", "prim::list_index",
     "prim::len", "prim::tuple_construct", "prim::tuple_index", "prim::tuple_unpack",
+    "prim::scalar_tensor", "prim::unwrap_optional",
     "prim::add", "prim::sub", "prim::mul", "prim::div", "prim::floordiv", "prim::mod",
     "prim::pow", "prim::neg", "prim::eq", "prim::ne", "prim::lt", "prim::le", "prim::gt",
     "prim::ge", "prim::and", "prim::or", "prim::not", "prim::min", "prim::max", "prim::abs",
-    "prim::int", "prim::float", "prim::bool", "prim::item", "prim::is_none", "prim::is_not_none",
+    "prim::int", "prim::float", "prim::bool", "prim::item", "prim::is_none",
 };
 
 int32_t esm_prim_find(const char *name) {
@@ -246,23 +247,19 @@ static esm_status prepare_constant(esm_session *s, int32_t ni) {
     case ESM_ATTR_FLOATS:
         if ((st = make_tensor(s, v, ESM_FLOAT64, 1, &len, 1)) == ESM_OK && len) memcpy(slot->t.data, a->floats, (size_t)len * 8);
         break;
+    case ESM_ATTR_INPUT: return prim_fail(s, ni, ESM_ERR_INVALID_MODEL, "a constant cannot be a run-time attribute");
     }
     return st;
 }
 
-/* prim::size(x[, dim]) / dim(x) / numel(x): always known once shapes are. */
-static esm_status prepare_shape_query(esm_session *s, int32_t ni, int32_t prim) {
+/* prim::size(x, dim): always known once shapes are. */
+static esm_status prepare_size(esm_session *s, int32_t ni) {
     const esm_node_def *n = &s->model->nodes[ni];
     if (n->num_inputs < 1 || n->num_outputs != 1 || n->inputs[0] < 0 || s->slots[n->inputs[0]].kind != SLOT_TENSOR)
         return prim_fail(s, ni, ESM_ERR_INVALID_MODEL, "needs a tensor input and one output");
     const esm_tensor *x = &s->slots[n->inputs[0]].t;
     int32_t out = n->outputs[0];
     esm_status st;
-    if (prim == ESM_PRIM_DIM || prim == ESM_PRIM_NUMEL) {
-        int64_t value = prim == ESM_PRIM_DIM ? x->ndim : esm_numel(x);
-        if ((st = make_scalar(s, out, ESM_T_INT, 1)) == ESM_OK) store_scalar(&s->slots[out], value, 0.0);
-        return st;
-    }
     int64_t dim;
     if (int_operand(s, n, "dim", 1, &dim)) {
         if (dim < 0) dim += x->ndim;
@@ -304,26 +301,55 @@ static esm_status prepare_construct(esm_session *s, int32_t ni, int32_t prim) {
     return st;
 }
 
-/* list_index / tuple_index / tuple_unpack on sequences: aliases of items. */
+/* `out` shows the storage of `target` (no copy). */
+static void alias_of(esm_session *s, int32_t out, int32_t target) {
+    s->slots[out] = s->slots[target];
+    s->slots[out].alias = target;
+    s->slots[out].needs_arena = 0;
+    s->slots[out].offset = -1;
+}
+
+/* prim::scalar_tensor[dtype](x): a scalar as a 0-d tensor of `dtype`. */
+static esm_status prepare_scalar_tensor(esm_session *s, int32_t ni) {
+    const esm_node_def *n = &s->model->nodes[ni];
+    const esm_attr *a = find_attr(n, "dtype");
+    if (n->num_inputs != 1 || n->num_outputs != 1 || n->inputs[0] < 0 || s->slots[n->inputs[0]].kind != SLOT_TENSOR)
+        return prim_fail(s, ni, ESM_ERR_INVALID_MODEL, "needs one scalar input and one output");
+    const esm_slot *in = &s->slots[n->inputs[0]];
+    esm_dtype dtype = a && a->kind == ESM_ATTR_DTYPE ? (esm_dtype)a->i : is_float(in) ? ESM_FLOAT32 : in->t.dtype;
+    esm_status st = make_tensor(s, n->outputs[0], dtype, 0, NULL, in->known);
+    s->slots[n->outputs[0]].scalar = ESM_T_TENSOR;
+    if (st == ESM_OK && in->known) st = esm_prim_run(s, ni);
+    return st;
+}
+
+/* list_index / tuple_index / unpack / unwrap_optional on sequences: aliases of items. */
 static esm_status prepare_index(esm_session *s, int32_t ni, int32_t prim) {
     const esm_node_def *n = &s->model->nodes[ni];
     if (n->num_inputs < 1 || n->inputs[0] < 0) return prim_fail(s, ni, ESM_ERR_INVALID_MODEL, "needs a list or tuple input");
     const esm_slot *seq = &s->slots[n->inputs[0]];
     if (prim == ESM_PRIM_LEN) {
-        int64_t len = seq->kind == SLOT_SEQ ? seq->num_items : seq->t.ndim == 1 ? seq->t.shape[0] : -1;
+        int64_t len = seq->kind == SLOT_SEQ ? seq->num_items : seq->kind == SLOT_TENSOR && seq->t.ndim >= 1 ? seq->t.shape[0] : -1;
         if (len < 0 || n->num_outputs != 1) return prim_fail(s, ni, ESM_ERR_UNSUPPORTED, "len() of something that is not a list");
         esm_status st = make_scalar(s, n->outputs[0], ESM_T_INT, 1);
         if (st == ESM_OK) store_scalar(&s->slots[n->outputs[0]], len, 0.0);
         return st;
     }
-    if (prim == ESM_PRIM_TUPLE_UNPACK) {
-        if (seq->kind != SLOT_SEQ || seq->num_items != n->num_outputs) return prim_fail(s, ni, ESM_ERR_INVALID_MODEL, "unpacks a tuple of another length");
-        for (int32_t i = 0; i < n->num_outputs; i++) {
-            s->slots[n->outputs[i]] = s->slots[seq->items[i]];
-            s->slots[n->outputs[i]].alias = seq->items[i];
-            s->slots[n->outputs[i]].needs_arena = 0;
-            s->slots[n->outputs[i]].offset = -1;
+    if (prim == ESM_PRIM_UNWRAP_OPTIONAL) {
+        if (n->num_outputs != 1) return prim_fail(s, ni, ESM_ERR_INVALID_MODEL, "needs one output");
+        alias_of(s, n->outputs[0], n->inputs[0]); /* None: run raises */
+        return ESM_OK;
+    }
+    if (prim == ESM_PRIM_TUPLE_UNPACK || prim == ESM_PRIM_LIST_UNPACK) {
+        if (seq->kind == SLOT_TENSOR && seq->t.ndim == 1 && seq->t.shape[0] == n->num_outputs) {
+            for (int32_t i = 0; i < n->num_outputs; i++) {
+                esm_status st = make_scalar(s, n->outputs[i], is_float(seq) ? ESM_T_FLOAT : ESM_T_INT, seq->known);
+                if (st != ESM_OK) return st;
+            }
+            return seq->known ? esm_prim_run(s, ni) : ESM_OK;
         }
+        if (seq->kind != SLOT_SEQ || seq->num_items != n->num_outputs) return prim_fail(s, ni, ESM_ERR_INVALID_MODEL, "unpacks a sequence of another length");
+        for (int32_t i = 0; i < n->num_outputs; i++) alias_of(s, n->outputs[i], seq->items[i]);
         return ESM_OK;
     }
     if (n->num_outputs != 1) return prim_fail(s, ni, ESM_ERR_INVALID_MODEL, "needs one output");
@@ -339,11 +365,7 @@ static esm_status prepare_index(esm_session *s, int32_t ni, int32_t prim) {
     if (index < 0 || index >= len) return prim_fail(s, ni, ESM_ERR_RUNTIME, "list index out of range");
     int32_t out = n->outputs[0];
     if (seq->kind == SLOT_SEQ) {
-        int32_t item = seq->items[index];
-        s->slots[out] = s->slots[item];
-        s->slots[out].alias = item;
-        s->slots[out].needs_arena = 0;
-        s->slots[out].offset = -1;
+        alias_of(s, out, seq->items[index]);
         return ESM_OK;
     }
     esm_status st = make_scalar(s, out, is_float(seq) ? ESM_T_FLOAT : ESM_T_INT, seq->known);
@@ -355,9 +377,9 @@ static esm_status prepare_convert(esm_session *s, int32_t ni, int32_t prim) {
     const esm_node_def *n = &s->model->nodes[ni];
     if (n->num_outputs != 1 || n->num_inputs < 1 || n->inputs[0] < 0) return prim_fail(s, ni, ESM_ERR_INVALID_MODEL, "needs one input and one output");
     const esm_slot *in = &s->slots[n->inputs[0]];
-    if (prim == ESM_PRIM_IS_NONE || prim == ESM_PRIM_IS_NOT_NONE) {
+    if (prim == ESM_PRIM_IS_NONE) {
         esm_status st = make_scalar(s, n->outputs[0], ESM_T_BOOL, 1);
-        if (st == ESM_OK) store_scalar(&s->slots[n->outputs[0]], (in->kind == SLOT_NONE) == (prim == ESM_PRIM_IS_NONE), 0.0);
+        if (st == ESM_OK) store_scalar(&s->slots[n->outputs[0]], in->kind == SLOT_NONE, 0.0);
         return st;
     }
     if (in->kind != SLOT_TENSOR || esm_numel(&in->t) != 1) return prim_fail(s, ni, ESM_ERR_SHAPE, "converts a tensor that does not hold exactly one element");
@@ -377,14 +399,15 @@ esm_status esm_prim_prepare(esm_session *s, int32_t ni) {
     case ESM_PRIM_RAISE:
         for (int32_t i = 0; i < n->num_outputs; i++) s->slots[n->outputs[i]].kind = SLOT_NONE;
         return ESM_OK;
-    case ESM_PRIM_SIZE: case ESM_PRIM_DIM: case ESM_PRIM_NUMEL: return prepare_shape_query(s, ni, prim);
+    case ESM_PRIM_SIZE: return prepare_size(s, ni);
     case ESM_PRIM_LIST_CONSTRUCT: case ESM_PRIM_TUPLE_CONSTRUCT: return prepare_construct(s, ni, prim);
-    case ESM_PRIM_LIST_INDEX: case ESM_PRIM_TUPLE_INDEX: case ESM_PRIM_TUPLE_UNPACK: case ESM_PRIM_LEN:
+    case ESM_PRIM_LIST_INDEX: case ESM_PRIM_TUPLE_INDEX: case ESM_PRIM_TUPLE_UNPACK: case ESM_PRIM_LIST_UNPACK:
+    case ESM_PRIM_LEN: case ESM_PRIM_UNWRAP_OPTIONAL:
         return prepare_index(s, ni, prim);
+    case ESM_PRIM_SCALAR_TENSOR: return prepare_scalar_tensor(s, ni);
     case ESM_PRIM_INT: case ESM_PRIM_FLOAT: case ESM_PRIM_BOOL: case ESM_PRIM_ITEM: case ESM_PRIM_IS_NONE:
-    case ESM_PRIM_IS_NOT_NONE:
         if (prim == ESM_PRIM_ITEM || n->num_inputs < 1 || n->inputs[0] < 0 || s->slots[n->inputs[0]].t.ndim != 0 ||
-            prim == ESM_PRIM_IS_NONE || prim == ESM_PRIM_IS_NOT_NONE)
+            prim == ESM_PRIM_IS_NONE)
             return prepare_convert(s, ni, prim);
         return arith_prepare(s, ni, prim);
     default: return arith_prepare(s, ni, prim);
@@ -441,9 +464,32 @@ esm_status esm_prim_run(esm_session *s, int32_t ni) {
         else store_scalar(out, esm_slot_int(in), 0.0);
         return ESM_OK;
     }
-    case ESM_PRIM_PARAM: case ESM_PRIM_CONSTANT: case ESM_PRIM_SIZE: case ESM_PRIM_DIM: case ESM_PRIM_NUMEL:
-    case ESM_PRIM_LEN: case ESM_PRIM_TUPLE_CONSTRUCT: case ESM_PRIM_TUPLE_UNPACK: case ESM_PRIM_IS_NONE:
-    case ESM_PRIM_IS_NOT_NONE:
+    case ESM_PRIM_TUPLE_UNPACK: case ESM_PRIM_LIST_UNPACK: {
+        const esm_slot *seq = &s->slots[n->inputs[0]];
+        for (int32_t i = 0; seq->kind == SLOT_TENSOR && i < n->num_outputs; i++) {
+            if (seq->t.dtype == ESM_FLOAT64) store_scalar(&s->slots[n->outputs[i]], 0, ((const double *)seq->t.data)[i]);
+            else store_scalar(&s->slots[n->outputs[i]], ((const int64_t *)seq->t.data)[i], 0.0);
+        }
+        return ESM_OK;
+    }
+    case ESM_PRIM_SCALAR_TENSOR: {
+        const esm_slot *in = &s->slots[n->inputs[0]];
+        double f = esm_slot_float(in);
+        int64_t i = esm_slot_int(in);
+        switch (out->t.dtype) {
+        case ESM_FLOAT32: *(float *)out->t.data = (float)f; break;
+        case ESM_FLOAT64: *(double *)out->t.data = f; break;
+        case ESM_INT32: *(int32_t *)out->t.data = (int32_t)i; break;
+        case ESM_INT64: *(int64_t *)out->t.data = i; break;
+        case ESM_BOOL: *(uint8_t *)out->t.data = is_float(in) ? f != 0.0 : i != 0; break;
+        }
+        return ESM_OK;
+    }
+    case ESM_PRIM_UNWRAP_OPTIONAL:
+        if (s->slots[n->inputs[0]].kind == SLOT_NONE) return prim_fail(s, ni, ESM_ERR_RUNTIME, "unwrap_optional: the value is None");
+        return ESM_OK;
+    case ESM_PRIM_PARAM: case ESM_PRIM_CONSTANT: case ESM_PRIM_SIZE: case ESM_PRIM_LEN: case ESM_PRIM_TUPLE_CONSTRUCT:
+    case ESM_PRIM_IS_NONE:
         return ESM_OK; /* fixed at prepare */
     default: {
         const esm_slot *a = &s->slots[n->inputs[0]];

@@ -131,13 +131,70 @@ static int same_type(const esm_slot *a, const esm_slot *b) {
 
 /* ---- prepare ----------------------------------------------------------------------------- */
 
+/* Resolve INPUT attrs (the IR's run-time attributes, e.g. reshape's shape [x.size(0), -1]) into
+ * ordinary attrs read from the input's value, and mark which inputs they take. Shape-like attrs
+ * (ints) must be known at prepare; float/bool ones may change per run (refreshed before eval). */
+static esm_status resolve_attrs(esm_session *s, int32_t ni, uint8_t *taken) {
+    const esm_node_def *n = &s->model->nodes[ni];
+    esm_node_rt *rt = &s->nodes[ni];
+    int32_t dynamic = 0, any = 0;
+    for (int32_t i = 0; i < n->num_attrs; i++) any |= n->attrs[i].kind == ESM_ATTR_INPUT;
+    rt->ctx.attrs = n->attrs;
+    if (!any) return ESM_OK;
+    rt->attrs = esm_pool_alloc(&s->pool, (size_t)n->num_attrs, sizeof(esm_attr));
+    rt->attr_source = esm_pool_alloc(&s->pool, (size_t)n->num_attrs, sizeof(int32_t));
+    if (!rt->attrs || !rt->attr_source) return esm_session_fail(s, ESM_ERR_OUT_OF_MEMORY, "out of memory in prepare");
+    for (int32_t i = 0; i < n->num_attrs; i++) {
+        esm_attr *a = &rt->attrs[i];
+        *a = n->attrs[i];
+        rt->attr_source[i] = -1;
+        if (a->kind != ESM_ATTR_INPUT) continue;
+        int32_t v = n->inputs[a->i];
+        taken[a->i] = 1;
+        const esm_slot *slot = v >= 0 ? &s->slots[v] : NULL;
+        char msg[200];
+        if (!slot || slot->kind == SLOT_NONE) {
+            a->kind = ESM_ATTR_NONE;
+        } else if (slot->kind == SLOT_TENSOR && slot->t.ndim == 0 && slot->scalar != ESM_T_TENSOR) {
+            a->kind = slot->scalar == ESM_T_FLOAT ? ESM_ATTR_FLOAT : slot->scalar == ESM_T_BOOL ? ESM_ATTR_BOOL : ESM_ATTR_INT;
+            if (!slot->known && a->kind == ESM_ATTR_INT) {
+                snprintf(msg, sizeof msg, "attribute %s is an int computed at run time from data; this runtime needs it known once the input shapes are", a->name);
+                return node_fail(s, ni, ESM_ERR_UNSUPPORTED, msg);
+            }
+            if (slot->known) {
+                a->i = esm_slot_int(slot);
+                a->f = esm_slot_float(slot);
+            } else {
+                rt->attr_source[i] = v;
+                dynamic = 1;
+            }
+        } else if (slot->kind == SLOT_TENSOR && slot->t.ndim == 1 && slot->known &&
+                   (slot->t.dtype == ESM_INT64 || slot->t.dtype == ESM_FLOAT64)) {
+            a->kind = slot->t.dtype == ESM_INT64 ? ESM_ATTR_INTS : ESM_ATTR_FLOATS;
+            a->ints = slot->t.data;
+            a->floats = slot->t.data;
+            a->count = (int32_t)slot->t.shape[0];
+        } else {
+            snprintf(msg, sizeof msg, "attribute %s is read from a value that is not a scalar or a list known at prepare", a->name);
+            return node_fail(s, ni, ESM_ERR_UNSUPPORTED, msg);
+        }
+    }
+    rt->ctx.attrs = rt->attrs;
+    rt->dynamic_attrs = (uint8_t)dynamic;
+    return ESM_OK;
+}
+
 static esm_status prepare_kernel(esm_session *s, int32_t ni) {
     const esm_node_def *n = &s->model->nodes[ni];
     esm_node_rt *rt = &s->nodes[ni];
+    uint8_t *taken = esm_pool_alloc(&s->pool, (size_t)n->num_inputs + 1, 1);
+    if (!taken) return esm_session_fail(s, ESM_ERR_OUT_OF_MEMORY, "out of memory in prepare");
+    esm_status st = resolve_attrs(s, ni, taken);
+    if (st != ESM_OK) return st;
     int32_t count = 0;
     for (int32_t i = 0; i < n->num_inputs; i++) {
         const esm_slot *in = n->inputs[i] >= 0 ? &s->slots[n->inputs[i]] : NULL;
-        count += in && in->kind == SLOT_SEQ ? in->num_items : 1;
+        if (!taken[i]) count += in && in->kind == SLOT_SEQ ? in->num_items : 1;
     }
     rt->in = esm_pool_alloc(&s->pool, (size_t)count + 1, sizeof(esm_tensor *));
     rt->out = esm_pool_alloc(&s->pool, (size_t)n->num_outputs + 1, sizeof(esm_tensor *));
@@ -145,6 +202,7 @@ static esm_status prepare_kernel(esm_session *s, int32_t ni) {
     count = 0;
     for (int32_t i = 0; i < n->num_inputs; i++) {
         const esm_slot *in = n->inputs[i] >= 0 ? &s->slots[n->inputs[i]] : NULL;
+        if (taken[i]) continue;
         if (in && in->kind == SLOT_SEQ) {
             for (int32_t k = 0; k < in->num_items; k++) {
                 const esm_slot *item = &s->slots[in->items[k]];
@@ -168,13 +226,12 @@ static esm_status prepare_kernel(esm_session *s, int32_t ni) {
     ctx->num_outputs = n->num_outputs;
     ctx->outputs = rt->out;
     ctx->num_attrs = n->num_attrs;
-    ctx->attrs = n->attrs;
     ctx->scratch = NULL;
     ctx->scratch_bytes = 0;
     ctx->num_threads = s->options.num_threads;
     ctx->error = s->kernel_error;
     s->kernel_error[0] = '\0';
-    esm_status st = s->model->ops[n->op].kernel->prepare(ctx);
+    st = s->model->ops[n->op].kernel->prepare(ctx);
     if (st != ESM_OK) return node_fail(s, ni, st, s->kernel_error[0] ? s->kernel_error : esm_status_str(st));
     for (int32_t i = 0; i < n->num_outputs; i++) {
         esm_tensor t = *rt->out[i];
@@ -259,7 +316,7 @@ static esm_status prepare_node(esm_session *s, int32_t ni) {
         const esm_slot *o = &s->slots[n->outputs[i]];
         all_known &= o->known || o->kind == SLOT_NONE || o->kind == SLOT_STR || (o->kind == SLOT_SEQ && o->alias < 0);
     }
-    rt->skip = (uint8_t)(all_known && op->prim != ESM_PRIM_RAISE);
+    rt->skip = (uint8_t)(all_known && op->prim != ESM_PRIM_RAISE && op->prim != ESM_PRIM_UNWRAP_OPTIONAL);
     return ESM_OK;
 }
 
@@ -277,6 +334,11 @@ esm_status esm_prepare_block(esm_session *s, int32_t block) {
 static esm_status run_kernel(esm_session *s, int32_t ni) {
     esm_node_rt *rt = &s->nodes[ni];
     const esm_kernel *k = s->model->ops[s->model->nodes[ni].op].kernel;
+    for (int32_t i = 0; rt->dynamic_attrs && i < rt->ctx.num_attrs; i++) {
+        if (rt->attr_source[i] < 0) continue;
+        rt->attrs[i].i = esm_slot_int(&s->slots[rt->attr_source[i]]);
+        rt->attrs[i].f = esm_slot_float(&s->slots[rt->attr_source[i]]);
+    }
     s->kernel_error[0] = '\0';
     esm_status st = k->eval(&rt->ctx);
     if (st != ESM_OK) return node_fail(s, ni, st, s->kernel_error[0] ? s->kernel_error : esm_status_str(st));
@@ -453,7 +515,9 @@ static esm_status bind_input_shapes(esm_session *s) {
         }
         esm_status st = esm_slot_set_tensor(s, m->inputs[i].value, in->dtype, in->ndim, in->shape);
         if (st != ESM_OK) return st;
+        esm_type_kind kind = m->values[m->inputs[i].value].kind;
         s->slots[m->inputs[i].value].needs_arena = 0;
+        s->slots[m->inputs[i].value].scalar = (uint8_t)(kind == ESM_T_INT || kind == ESM_T_FLOAT || kind == ESM_T_BOOL ? kind : ESM_T_TENSOR);
     }
     return ESM_OK;
 }
