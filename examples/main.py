@@ -20,7 +20,7 @@ def main() -> None:
     b2 = eager.zeros(1, requires_grad=True)
     params = [w1, b1, w2, b2]
     xt, yt = eager.tensor(x), eager.tensor(y)
-    for step in range(300):
+    for _ in range(300):
         logits = (xt @ w1 + b1).tanh() @ w2 + b2
         p = logits.sigmoid()
         loss = -(yt * (p + 1e-7).log() + (1 - yt) * (1 - p + 1e-7).log()).mean()
