@@ -156,8 +156,8 @@ class NativeModel:
         self._model = ctypes.c_void_p()
         self._session = ctypes.c_void_p()
         error = ctypes.create_string_buffer(512)
-        status = lib.esm_model_load_file(os.fsencode(path), ctypes.byref(_LoadOptions(None, ctypes.cast(error, ctypes.c_char_p), 512)),
-                                         ctypes.byref(self._model))
+        load_options = _LoadOptions(None, ctypes.cast(error, ctypes.c_char_p), len(error))
+        status = lib.esm_model_load_file(os.fsencode(path), ctypes.byref(load_options), ctypes.byref(self._model))
         if status:
             raise RuntimeError(status, f"{path}: {error.value.decode(errors='replace')}")
         options = _Options()
