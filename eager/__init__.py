@@ -74,6 +74,9 @@ from .ops.shape import expand, flatten, permute, reshape, t, transpose
 from .random import Generator, manual_seed, rand, rand_like, randint, randn, randn_like, randperm
 from .tensor import Tensor, is_tensor
 
+from . import data, optim, utils  # noqa: E402,I001 - after Tensor: nn/optim/data build on it
+from .serialization import load, save  # noqa: E402
+
 float = float32  # noqa: A001
 double = float64
 long = int64
@@ -97,3 +100,23 @@ class _Cuda:
 
 
 cuda = _Cuda()
+
+# ---- tensor ops of issue 3 (ops-tensor) ------------------------------------------------------------
+from .ops.indexing import gather, index_select, masked_fill, scatter, scatter_add  # noqa: E402
+from .ops.reduction import (  # noqa: E402
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cumsum,
+    logsumexp,
+    max,
+    min,
+    prod,
+    std,
+    var,
+)
+from .ops.shape import cat, chunk, clone, flip, narrow, repeat, split, squeeze, stack, unsqueeze  # noqa: E402
+
+concat = cat
+concatenate = cat

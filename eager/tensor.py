@@ -21,7 +21,7 @@ class Tensor:
     """A multi-dimensional array with optional gradient tracking (PyTorch semantics)."""
 
     __slots__ = ("data", "requires_grad", "grad", "_ctx", "_out_index", "_version", "_hooks",
-                 "_retains_grad", "__weakref__")
+                 "_retains_grad", "_view_of", "__weakref__")
     __array_priority__ = 1000  # NumPy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, data, dtype=None, device=None, requires_grad: bool = False) -> None:
@@ -50,6 +50,9 @@ class Tensor:
     # ---- metadata -------------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
+        """The sizes of the dims (traced as IR ops while tracing, like `size()`)."""
+        if _dispatch.TRACERS:
+            return _dispatch.TRACERS[-1].size(self, None)
         return self.data.shape
 
     @property

@@ -3,6 +3,8 @@ from . import ir, types
 from .interpreter import Interpreter
 from .ir import Block, Graph, InputAttr, IRError, Node, Value, parse
 from .module import ScriptModule
+from .passes.pipeline import optimize
+from .tracer import TracerWarning, TracingError, current_tracer, trace
 from .types import (
     BoolType,
     FloatType,
@@ -20,6 +22,7 @@ from .verify import verify
 
 __all__ = [
     "Block", "BoolType", "FloatType", "Graph", "IRError", "IRType", "InputAttr", "IntType", "Interpreter",
-    "ListType", "Node", "NoneType", "OptionalType", "ScriptModule", "StrType", "TensorType", "TupleType",
-    "Value", "ir", "parse", "parse_type", "types", "verify",
+    "ListType", "Node", "NoneType", "OptionalType", "ScriptModule", "StrType", "TensorType", "TracerWarning",
+    "TracingError", "TupleType", "Value", "current_tracer", "ir", "optimize", "parse", "parse_type", "trace", "types",
+    "verify",
 ]

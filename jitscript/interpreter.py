@@ -80,11 +80,12 @@ class Interpreter:
         return carried
 
     def fused(self, node: Node, values: list, env: dict) -> list:
+        """`prim::fused` and `prim::call`: run the block with its params bound to the inputs."""
         return self.block(node.blocks[0], env, values)
 
 
 _STRUCTURAL = {"prim::param": Interpreter.param, "prim::if": Interpreter.if_, "prim::loop": Interpreter.loop,
-               "prim::fused": Interpreter.fused}
+               "prim::fused": Interpreter.fused, "prim::call": Interpreter.fused}
 
 
 def _name_node(exc: Exception, node: Node) -> None:

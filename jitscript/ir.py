@@ -92,7 +92,7 @@ class Node:
         return [v for i, v in enumerate(self.inputs) if i not in taken]
 
     def describe(self) -> str:
-        outs = ", ".join(f"%{v.name}" for v in self.outputs)
+        outs = ", ".join(f"%{v.name}" for v in self.outputs if v.name)
         where = f" at {self.loc}" if self.loc else ""
         return f"node {outs + ' = ' if outs else ''}{self.op}{where}"
 
@@ -184,6 +184,22 @@ def replace_uses(block: Block, mapping: dict[Value, Value]) -> None:
         for b in node.blocks:
             replace_uses(b, mapping)
     block.returns = [mapping.get(v, v) for v in block.returns]
+
+
+def clone_block(block: Block, mapping: dict[Value, Value]) -> Block:
+    """A deep copy of `block` with fresh values; `mapping` (old -> new) is read for values defined
+    outside the block and extended with every value the copy defines."""
+    params = [Value(p.type, p.name) for p in block.params]
+    mapping.update(zip(block.params, params))
+    copy = Block(params)
+    for node in block.nodes:
+        inputs = [mapping.get(v, v) for v in node.inputs]
+        blocks = [clone_block(b, mapping) for b in node.blocks]
+        new = copy.add_node(node.op, inputs, node.attrs, [v.type for v in node.outputs], node.loc, blocks,
+                            [v.name for v in node.outputs])
+        mapping.update(zip(node.outputs, new.outputs))
+    copy.returns = [mapping.get(v, v) for v in block.returns]
+    return copy
 
 
 def uses(block: Block) -> dict[Value, int]:

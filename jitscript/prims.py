@@ -69,6 +69,9 @@ _prim("loop", "TorchScript's prim::Loop: inputs (max_trip_count, initial_cond, *
       inputs=None, outputs=None, blocks=1)
 _prim("fused", "an elementwise sub-graph: the block's params are bound to the inputs, its returns "
       "are the outputs", inputs=None, outputs=None, blocks=1)
+_prim("call", "a call of the function `name`, whose body is the block: its params are bound to the "
+      "inputs, its returns are the outputs (the inline pass splices it)", inputs=None, outputs=None,
+      attrs=("name",), blocks=1)
 _prim("size", "tensor.size(dim) as an int", inputs=2, run=_one(_size))
 _prim("list_construct", "a list of the inputs", inputs=None, run=lambda *xs: [list(xs)])
 _prim("list_unpack", "the elements of a list as outputs", inputs=1, outputs=None, run=lambda xs: list(xs))

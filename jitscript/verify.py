@@ -160,5 +160,11 @@ def _check_param(node: Node) -> None:
     _expect(node, node.output, TensorType, "output")
 
 
-_STRUCTURE = {"prim::if": _check_if, "prim::loop": _check_loop, "prim::fused": _check_fused,
+def _check_call(node: Node) -> None:
+    body = node.blocks[0]
+    _check_arity(node, "block params", len(body.params), len(node.inputs))
+    _check_arity(node, "block returns", len(body.returns), len(node.outputs))
+
+
+_STRUCTURE = {"prim::if": _check_if, "prim::loop": _check_loop, "prim::fused": _check_fused, "prim::call": _check_call,
               "prim::size": _check_size, "prim::param": _check_param}

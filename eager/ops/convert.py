@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..backend import xp_of
+from . import dispatch as _dispatch
 
 
 def scalar_tensor(value, dtype: _dt.DType, like_array):
@@ -12,8 +13,12 @@ def scalar_tensor(value, dtype: _dt.DType, like_array):
     from ..tensor import Tensor
 
     if like_array is None or isinstance(like_array, np.ndarray):
-        return Tensor._wrap(np.asarray(value, dtype=dtype.np))
-    return Tensor._wrap(xp_of(like_array).asarray(value, dtype=dtype.np))
+        t = Tensor._wrap(np.asarray(value, dtype=dtype.np))
+    else:
+        t = Tensor._wrap(xp_of(like_array).asarray(value, dtype=dtype.np))
+    if hasattr(value, "_ir_value") and _dispatch.TRACERS:  # a traced size: keep it an IR value
+        _dispatch.TRACERS[-1].scalar_tensor_of(t, value)
+    return t
 
 
 def promote_operands(*args):

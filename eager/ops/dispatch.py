@@ -16,13 +16,18 @@ TRACERS: list = []
 class Node:
     """One tape entry: the op applied, its inputs and attributes; also the VJP's `ctx`."""
 
-    __slots__ = ("op", "inputs", "attrs", "versions", "out_refs", "out_versions", "out_meta", "hooks",
-                 "saved", "__weakref__", "__dict__")
+    __slots__ = ("op", "inputs", "attrs", "edges", "versions", "out_refs", "out_versions", "out_meta",
+                 "hooks", "saved", "__weakref__", "__dict__")
 
     def __init__(self, op, inputs, attrs) -> None:
         self.op = op
         self.inputs = inputs
         self.attrs = attrs
+        # where each input's gradient goes, fixed now: an in-place op may later give the input
+        # tensor a new history, which must not receive gradients meant for its old value.
+        # None: no gradient; (None, 0): accumulate into the leaf; else (node, output index).
+        self.edges = tuple(None if t is None or not t.requires_grad else (t._ctx, t._out_index)
+                           for t in inputs)
         self.versions = tuple(t._version[0] if t is not None else 0 for t in inputs) \
             if getattr(op, "needs_input_values", True) else None
         self.hooks = None
@@ -65,7 +70,8 @@ def apply(op: OpDef, inputs: tuple, attrs: dict, trace: bool = True):
 
     arrays = [None if t is None else t.data for t in inputs]
     try:
-        out = op.forward(_xp_of_inputs(arrays), *arrays, **attrs)
+        xp = _xp_of_inputs(arrays)
+        out = op.forward(xp, *arrays, **attrs)
     except OpError:
         raise
     except (ValueError, IndexError, TypeError) as exc:
@@ -89,8 +95,11 @@ def apply(op: OpDef, inputs: tuple, attrs: dict, trace: bool = True):
         for i, t in enumerate(outputs):
             t._ctx = node
             t._out_index = i
-    if op.extra.get("view") and out.base is not None:
+    if op.extra.get("view") and out.base is not None and xp.may_share_memory(out, arrays[0]):
+        # a view: writes through it reach the input, so they share a version counter, and an
+        # in-place op on it rebases the input's history (see eager/inplace.py)
         result._version = inputs[0]._version
+        result._view_of = (inputs[0], op, attrs)
     if TRACERS and trace:
         TRACERS[-1].record(op, inputs, attrs, outputs)
     return result
