@@ -274,12 +274,13 @@ static esm_status prepare_size(esm_session *s, int32_t ni) {
     return st;
 }
 
-/* A list of scalars becomes a 1-d tensor; a list of tensors (or a tuple) a sequence. */
+/* A list or tuple of scalars becomes a 1-d tensor (int64, or float64 if any is a float); one
+ * holding tensors a sequence of item values. */
 static esm_status prepare_construct(esm_session *s, int32_t ni, int32_t prim) {
     const esm_node_def *n = &s->model->nodes[ni];
     if (n->num_outputs != 1) return prim_fail(s, ni, ESM_ERR_INVALID_MODEL, "needs one output");
     int32_t out = n->outputs[0];
-    int scalars = prim == ESM_PRIM_LIST_CONSTRUCT, floats = 0;
+    int scalars = n->num_inputs > 0 || prim == ESM_PRIM_LIST_CONSTRUCT, floats = 0;
     for (int32_t i = 0; i < n->num_inputs; i++) {
         const esm_slot *in = n->inputs[i] >= 0 ? &s->slots[n->inputs[i]] : NULL;
         if (!in) return prim_fail(s, ni, ESM_ERR_INVALID_MODEL, "an omitted input");
@@ -434,7 +435,7 @@ esm_status esm_prim_run(esm_session *s, int32_t ni) {
     esm_slot *out = n->num_outputs > 0 ? &s->slots[n->outputs[0]] : NULL;
     switch (prim) {
     case ESM_PRIM_RAISE: return run_raise(s, ni);
-    case ESM_PRIM_LIST_CONSTRUCT:
+    case ESM_PRIM_LIST_CONSTRUCT: case ESM_PRIM_TUPLE_CONSTRUCT:
         if (out->kind == SLOT_TENSOR) {
             for (int32_t i = 0; i < n->num_inputs; i++) {
                 const esm_slot *in = &s->slots[n->inputs[i]];
@@ -488,8 +489,7 @@ esm_status esm_prim_run(esm_session *s, int32_t ni) {
     case ESM_PRIM_UNWRAP_OPTIONAL:
         if (s->slots[n->inputs[0]].kind == SLOT_NONE) return prim_fail(s, ni, ESM_ERR_RUNTIME, "unwrap_optional: the value is None");
         return ESM_OK;
-    case ESM_PRIM_PARAM: case ESM_PRIM_CONSTANT: case ESM_PRIM_SIZE: case ESM_PRIM_LEN: case ESM_PRIM_TUPLE_CONSTRUCT:
-    case ESM_PRIM_IS_NONE:
+    case ESM_PRIM_PARAM: case ESM_PRIM_CONSTANT: case ESM_PRIM_SIZE: case ESM_PRIM_LEN: case ESM_PRIM_IS_NONE:
         return ESM_OK; /* fixed at prepare */
     default: {
         const esm_slot *a = &s->slots[n->inputs[0]];

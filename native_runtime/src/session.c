@@ -41,9 +41,17 @@ void esm_describe_tensor(const esm_tensor *t, char *buf, size_t len) {
     if (used < len) snprintf(buf + used, len - used, "] %s", esm_dtype_name(t->dtype));
 }
 
-/* "node 3 (conv2d): <what>; inputs [..] float32, [..] float32" */
+/* A kernel's message without the "node N (op): " that esm_kernel_fail puts first (the core
+ * writes its own, with the source location). */
+static const char *strip_node_prefix(const char *msg) {
+    const char *end = strncmp(msg, "node ", 5) == 0 ? strstr(msg, "): ") : NULL;
+    return end && end - msg < 96 ? end + 3 : msg;
+}
+
+/* "node 3 (conv2d at model.py:3:5): <what>; inputs [..] float32, [..] float32" */
 static esm_status node_fail(esm_session *s, int32_t node, esm_status st, const char *what) {
     char where[160], shapes[256] = "", one[96];
+    what = strip_node_prefix(what);
     esm_describe_node(s, node, where, sizeof where);
     const esm_node_rt *rt = &s->nodes[node];
     size_t used = 0;
