@@ -68,3 +68,8 @@ bind({
     "new_tensor": _C.new_tensor, "view_as": lambda self, other: S.reshape(self, other.shape),
     "reshape_as": lambda self, other: S.reshape(self, other.shape), "type_as": lambda self, other: self.to(other.dtype),
 })
+
+# NN methods (ops-nn branch)
+from .ops import nn as _nn  # noqa: E402 - grouped with the bindings it feeds
+
+bind({"softmax": _nn.softmax, "log_softmax": _nn.log_softmax})

@@ -47,7 +47,8 @@ class Node:
         if tensor is None or tensor._version[0] != self.out_versions[index]:
             if tensor is not None:
                 raise_modified(self, "its output")
-            return apply(self.op, self.inputs, self.attrs, trace=False)
+            again = apply(self.op, self.inputs, self.attrs, trace=False)
+            return again[index] if self.op.num_outputs > 1 else again
         return tensor
 
     def check_versions(self) -> None:
@@ -95,7 +96,8 @@ def apply(op: OpDef, inputs: tuple, attrs: dict, trace: bool = True):
         result = wrap(out, needs_grad)
         outputs = (result,)
     else:
-        outputs = tuple(wrap(np.asarray(o) if isinstance(o, np.generic) else o, needs_grad) for o in out)
+        outputs = tuple(wrap(np.asarray(o) if isinstance(o, np.generic) else o,
+                             needs_grad and o.dtype.kind == "f") for o in out)  # int outputs: no grad
         result = outputs
     if needs_grad:
         _record(op, inputs, attrs, outputs)
@@ -130,13 +132,21 @@ def _refresh_view(view) -> None:
 def _record(op: OpDef, inputs: tuple, attrs: dict, outputs: tuple) -> None:
     """Put a tape node for this call on the outputs."""
     node = Node(op, inputs, attrs)
-    node.out_refs = tuple([weakref.ref(t) for t in outputs])
+    # Outputs without gradient (max_pool2d's indices) get no _ctx, so holding them strongly makes
+    # no cycle, and the VJP can read them even after the caller dropped them.
+    node.out_refs = tuple([weakref.ref(t) if t.requires_grad else _held(t) for t in outputs])
     node.out_versions = (0,) * len(outputs)
     if len(outputs) > 1:
         node.out_meta = tuple((o.shape, o.dtype, o.device) for o in outputs)
     for i, t in enumerate(outputs):
-        t._ctx = node
-        t._out_index = i
+        if t.requires_grad:
+            t._ctx = node
+            t._out_index = i
+
+
+def _held(tensor):
+    """A strong reference with weakref's call interface."""
+    return lambda: tensor
 
 
 def _xp_of_inputs(arrays):
