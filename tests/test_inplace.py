@@ -7,6 +7,8 @@ import pytest
 import eager
 from eager.ops import dispatch
 
+from .recording_tracer import RecordingTracer
+
 
 def _assert_same_as_pytorch(program):
     """Run `program(m)` with m = eager and m = torch; the arrays it returns must agree."""
@@ -246,19 +248,8 @@ def test_clamp_and_relu_in_place():
     _assert_same_as_pytorch(program)
 
 
-class _RecordingTracer:
-    def __init__(self):
-        self.aliases = []
-
-    def record(self, op, inputs, attrs, outputs):
-        pass
-
-    def alias(self, new, old):
-        self.aliases.append((new, old))
-
-
 def test_in_place_ops_tell_the_tracer_which_value_the_tensor_now_holds():
-    tracer = _RecordingTracer()
+    tracer = RecordingTracer()
     x = eager.zeros(2)
     dispatch.TRACERS.append(tracer)
     try:
@@ -271,7 +262,7 @@ def test_in_place_ops_tell_the_tracer_which_value_the_tensor_now_holds():
 
 
 def test_writing_through_a_view_tells_the_tracer_about_the_base():
-    tracer = _RecordingTracer()
+    tracer = RecordingTracer()
     x = eager.zeros(2, 2)
     view = x[1]
     dispatch.TRACERS.append(tracer)
