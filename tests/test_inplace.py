@@ -282,3 +282,22 @@ def test_a_reshape_that_copies_is_not_a_view():
     flat.fill_(0)
     assert x._version[0] == 0
     np.testing.assert_array_equal(x.numpy(), [[0, 3], [1, 4], [2, 5]])
+
+
+def _writes_in_place(x):
+    y = x * 2
+    y[:, 0] += 1
+    y[y > 3] = 0
+    z = y.clone()
+    z.add_(x)
+    row = z[1]  # a view taken before z changes again
+    z.mul_(2)
+    return row * 1 + eager.cat([z, x], 1).sum(1)[1]
+
+
+def test_a_trace_of_in_place_code_computes_what_eager_computes():
+    from jitscript.tracer import trace
+
+    traced = trace(_writes_in_place, (eager.randn(3, 4),))
+    x = eager.randn(3, 4)
+    np.testing.assert_allclose(traced(x).numpy(), _writes_in_place(x).numpy(), rtol=1e-6)
