@@ -182,6 +182,7 @@ SQUEEZE = register(OpDef(
 
 
 def unsqueezed_shape(shape: tuple, dim: int) -> tuple:
+    """`shape` with a size-1 dim inserted at `dim`."""
     return tuple(shape[:dim]) + (1,) + tuple(shape[dim:])
 
 
