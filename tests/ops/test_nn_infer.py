@@ -1,4 +1,5 @@
-"""Shape rules (`infer`) of the NN ops: they agree with the kernels, and keep symbolic dims."""
+"""Shape rules (`infer`) of the NN ops: they agree with the kernels and keep symbolic dims; the
+attributes the ops record are flat (the file format stores nothing nested)."""
 from __future__ import annotations
 
 import numpy as np
@@ -37,6 +38,13 @@ def _spec(t):
     return None if t is None else Spec(t.dtype, tuple(t.shape))
 
 
+def _flat(value) -> bool:
+    """What the .esm format stores: None, a scalar, a string, or a flat tuple of numbers."""
+    if isinstance(value, (tuple, list)):
+        return all(isinstance(v, (int, float)) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
 def _is_nn(op) -> bool:
     return op.forward.__module__ in NN_FAMILIES
 
@@ -54,6 +62,7 @@ def test_infer_agrees_with_the_kernel(case):
     if case.op in REGISTRY and _is_nn(REGISTRY[case.op]):
         assert case.op in {op.name for op, *_ in checked}
     for op, inputs, attrs, outputs in checked:
+        assert all(_flat(v) for v in attrs.values()), f"{op.name}: attributes {attrs} are not flat"
         specs = op.infer(*[_spec(t) for t in inputs], **attrs)
         specs = specs if isinstance(specs, tuple) and isinstance(specs[0], Spec) else (specs,)
         assert [tuple(s.shape) for s in specs] == [tuple(o.shape) for o in outputs], op.name
@@ -61,7 +70,7 @@ def test_infer_agrees_with_the_kernel(case):
 
 
 F32, I64 = eager.float32, eager.int64
-GEOMETRY = {"stride": (1, 1), "padding": ((1, 1), (1, 1)), "dilation": (1, 1), "groups": 1}
+GEOMETRY = {"stride": (1, 1), "padding": (1, 1, 1, 1), "dilation": (1, 1), "groups": 1}
 
 
 def test_conv2d_keeps_symbolic_batch_and_same_padded_size():
@@ -82,7 +91,7 @@ def test_conv2d_infer_reports_channel_mismatch():
 
 def test_conv_transpose2d_symbolic_batch():
     spec = REGISTRY["conv_transpose2d"].infer(Spec(F32, ("N", 8, 7, 7)), Spec(F32, (8, 4, 4, 4)), None,
-                                              stride=(2, 2), padding=((1, 1), (1, 1)), dilation=(1, 1), groups=1,
+                                              stride=(2, 2), padding=(1, 1, 1, 1), dilation=(1, 1), groups=1,
                                               output_padding=(0, 0))
     assert spec == Spec(F32, ("N", 4, 14, 14))
 
