@@ -3,7 +3,7 @@
 `import eager as torch` runs ordinary PyTorch tutorial code: the names and semantics follow
 PyTorch wherever they fit.
 """
-from . import autograd, dtypes, nn, ops
+from . import autograd, data, dtypes, nn, ops, optim, utils
 from . import tensor_methods as _tensor_methods  # noqa: F401 - binds Tensor methods
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import cuda_is_available, device
@@ -76,6 +76,7 @@ from .ops.pooling import max_pool2d
 from .ops.reduction import mean, sum
 from .ops.shape import expand, flatten, permute, reshape, t, transpose
 from .random import Generator, manual_seed, rand, rand_like, randint, randn, randn_like, randperm
+from .serialization import load, save
 from .tensor import Tensor, is_tensor
 
 float = float32  # noqa: A001

@@ -5,6 +5,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .backend import device_of, normalize_device, to_device, xp_for
+from .ops import dispatch as _dispatch
 from .tensor import Tensor
 
 
@@ -63,6 +64,9 @@ def _filled(fill, size, dtype, device, requires_grad) -> Tensor:
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.default_float
     xp = xp_for(normalize_device(device))
     t = Tensor._wrap(xp.full(_shape(size), fill, dtype=dt.np))
+    if _dispatch.TRACERS:  # a size read from a traced tensor keeps the new tensor's shape dynamic
+        _dispatch.TRACERS[-1].filled(t, fill, size[0] if len(size) == 1 and isinstance(size[0], (tuple, list))
+                                     else size)
     return t.requires_grad_(True) if requires_grad else t
 
 

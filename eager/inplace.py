@@ -76,21 +76,27 @@ def _adopt(self: Tensor, result: Tensor) -> None:
 
 
 def _assign(self: Tensor, result: Tensor, recording: bool) -> None:
-    view_of = getattr(self, "_view_of", None) if recording else None
-    if view_of is None:
+    """Write `result` into self (through its base when self is a view that must be rebased)."""
+    view_of = getattr(self, "_view_of", None) if recording or dispatch.TRACERS else None
+    unview = view_of[1].extra.get("unview") if view_of is not None else None
+    if unview is None:
+        if view_of is not None and recording:
+            raise RuntimeError(f"{view_of[1].name}: an in-place operation on this view is not supported "
+                               "while recording gradients; use the out-of-place form")
         self.data[...] = result.data
         self._version[0] += 1
         if recording:
             _adopt(self, result)
         return
     base, op, attrs = view_of
-    unview = op.extra.get("unview")
-    if unview is None:
-        raise RuntimeError(f"{op.name}: an in-place operation on this view is not supported while "
-                           "recording gradients; use the out-of-place form")
-    _check_not_leaf(base, "a view of a leaf Variable")
-    _assign(base, unview(_shell(base, copy=False), result, attrs), True)  # writes self's data too
-    _adopt(self, dispatch.apply(op, (base,), attrs, trace=False))
+    if recording:
+        _check_not_leaf(base, "a view of a leaf Variable")
+    new_base = unview(_shell(base, copy=False) if recording else base, result, attrs)
+    _assign(base, new_base, recording)  # writes self's data too: they share memory
+    if dispatch.TRACERS:
+        dispatch.TRACERS[-1].alias(base, new_base)
+    if recording:
+        _adopt(self, dispatch.apply(op, (base,), attrs, trace=False))
 
 
 def apply_inplace(self: Tensor, name: str, fn, *args, saves_self: bool = False) -> Tensor:

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import eager
-from eager.ops.indexing import normalize_index
+from eager.ops.indexing import index_shape, normalize_index
+from eager.ops.registry import Spec
 
 
 def _torch():
@@ -20,7 +21,9 @@ KEYS = [
     1, -1, (1, 2), (slice(None), 1), (slice(0, 2), slice(None), slice(1, None, 2)), (Ellipsis, 0),
     (None, 1), (1, None, Ellipsis, None), (slice(5, 9),), (slice(-2, None), -1, slice(None, -1)),
     [1, 0], (slice(None), [2, 0, 2]), ([0, 1], [1, 2]), ([0, 1], slice(None), [3, 0]), (Ellipsis, [1, 1]),
+    ([1, 0], None, [1, 2]), (1, [[0, 2], [1, 1]]), (0, slice(None), [1, 2]),
 ]
+NUMPY_DISAGREES = {repr((0, slice(None), [1, 2]))}  # NumPy counts the int as an index array
 
 
 def _key_for(m, key):
@@ -35,9 +38,32 @@ def _key_for(m, key):
 @pytest.mark.parametrize("key", KEYS, ids=[repr(k) for k in KEYS])
 def test_getitem_matches_numpy_and_pytorch(key):
     ours = eager.tensor(X)[_key_for(eager, key)]
-    np.testing.assert_array_equal(ours.numpy(), X[key if not isinstance(key, list) else np.array(key)])
+    if repr(key) not in NUMPY_DISAGREES:
+        np.testing.assert_array_equal(ours.numpy(), X[key if not isinstance(key, list) else np.array(key)])
     theirs = _torch().tensor(X)[_key_for(_torch(), key)]
-    assert tuple(ours.shape) == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_ints_select_before_index_tensors_as_in_pytorch():
+    x = eager.tensor(X)
+    out = x[0, :, eager.tensor([1, 2])]
+    assert out.shape == (3, 2)  # NumPy would give (2, 3)
+    np.testing.assert_array_equal(out.numpy(), X[0][:, [1, 2]])
+    x[0, :, eager.tensor([1, 2])] = eager.tensor([-1.0, -2.0], dtype=eager.float64)
+    np.testing.assert_array_equal(x.numpy()[0, :, 1:3], [[-1, -2]] * 3)
+
+
+@pytest.mark.parametrize("key", KEYS, ids=[repr(k) for k in KEYS])
+def test_shape_rule_predicts_getitem(key):
+    x = eager.tensor(X)
+    items, tensors = normalize_index(_key_for(eager, key), x)
+    assert index_shape(x.shape, items, tuple(Spec(t.dtype, t.shape) for t in tensors)) == x[_key_for(eager, key)].shape
+
+
+def test_shape_rule_leaves_mask_counts_unknown():
+    x = eager.tensor(X)
+    items, tensors = normalize_index((x[:, :, 0] > 3, slice(1, 3)), x)
+    assert index_shape(("N", 3, 4), items, (Spec(eager.bool, ("N", 3)),)) == ("?", 2)
 
 
 def test_boolean_mask_selects_in_row_major_order():

@@ -120,6 +120,12 @@ def test_in_place_on_a_view_of_a_leaf_that_requires_grad_raises():
         x[0].add_(1)
 
 
+def test_in_place_on_an_expanded_view_that_records_gradients_raises():
+    y = _leaf([1.0, 2.0]) * 1
+    with pytest.raises(RuntimeError, match="expand: an in-place operation on this view is not supported"):
+        y.expand(3, 2).add_(1)
+
+
 def test_in_place_through_a_plain_view_gives_the_base_a_history():
     x = eager.zeros(2, 3, dtype=eager.float64)
     w = _leaf([1.0, 2.0, 3.0])
@@ -212,3 +218,18 @@ def test_in_place_ops_tell_the_tracer_which_value_the_tensor_now_holds():
     new, result = tracer.aliases[-1]
     assert new is x and result is not x
     np.testing.assert_array_equal(result.numpy(), [1, 1])
+
+
+def test_writing_through_a_view_tells_the_tracer_about_the_base():
+    tracer = _RecordingTracer()
+    x = eager.zeros(2, 2)
+    view = x[1]
+    dispatch.TRACERS.append(tracer)
+    try:
+        view.fill_(3)
+    finally:
+        dispatch.TRACERS.pop()
+    (base, base_value), (new, _) = tracer.aliases[-2:]
+    assert base is x and new is view
+    np.testing.assert_array_equal(base_value.numpy(), [[0, 0], [3, 3]])
+    np.testing.assert_array_equal(x.numpy(), [[0, 0], [3, 3]])

@@ -13,8 +13,12 @@ def scalar_tensor(value, dtype: _dt.DType, like_array):
     from ..tensor import Tensor
 
     if like_array is None or isinstance(like_array, np.ndarray):
-        return Tensor._wrap(np.asarray(value, dtype=dtype.np))
-    return Tensor._wrap(xp_of(like_array).asarray(value, dtype=dtype.np))
+        t = Tensor._wrap(np.asarray(value, dtype=dtype.np))
+    else:
+        t = Tensor._wrap(xp_of(like_array).asarray(value, dtype=dtype.np))
+    if hasattr(value, "_ir_value") and dispatch.TRACERS:  # a traced size: keep it an IR value
+        dispatch.TRACERS[-1].scalar_tensor_of(t, value)
+    return t
 
 
 def promote_operands(*args):
