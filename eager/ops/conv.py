@@ -288,7 +288,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     stride, dilation = pair_arg("conv2d", "stride", stride), pair_arg("conv2d", "dilation", dilation)
     if weight.ndim != 4:
         raise OpError("conv2d", f"expects a 4-d weight (O, C/groups, kh, kw), got shape {weight.shape}")
-    pad = _padding("conv2d", padding, weight.shape[2:], dilation, stride)
+    # kernel sizes are static (the C runtime needs constant padding), so read them off the data
+    # rather than through a tracer, which would make the padding a graph value
+    pad = _padding("conv2d", padding, weight.data.shape[2:], dilation, stride)
     out = apply(CONV2D, (x, weight, bias), {"stride": stride, "padding": pad, "dilation": dilation,
                                             "groups": int(groups)})
     return unbatch(out, unbatched)
@@ -300,7 +302,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     if weight.ndim != 3:
         raise OpError("conv1d", f"expects a 3-d weight (O, C/groups, k), got shape {weight.shape}")
     if isinstance(padding, str):
-        pad = _padding("conv1d", padding, (1,) + weight.shape[2:], (1, _single(dilation)), (1, _single(stride)))
+        pad = _padding("conv1d", padding, (1,) + weight.data.shape[2:], (1, _single(dilation)), (1, _single(stride)))
     else:
         pad = (0, _single(padding), 0, _single(padding))
     x4 = x.reshape(x.shape[:2] + (1,) + x.shape[2:])
