@@ -44,7 +44,7 @@ class _Encoder:
     def _array(self, array, key: int) -> int:
         if key not in self.seen:
             self.seen[key] = len(self.arrays)
-            self.arrays.append(np.ascontiguousarray(to_device(array, "cpu")))
+            self.arrays.append(to_device(array, "cpu"))
         return self.seen[key]
 
     def encode(self, obj, path: str):
