@@ -38,6 +38,9 @@ class WorkerError:
         raise RuntimeError(self.text)
 
 
+RESTART = -1  # a task number telling a worker to start its IterableDataset stream again
+
+
 class Exhausted:
     """Sent by a worker whose IterableDataset has no more batches."""
 
@@ -73,6 +76,9 @@ def worker_loop(dataset, fetch, index_queue, result_queue, worker_id: int, num_w
         if task is None:
             break
         number, indices = task
+        if number == RESTART:
+            stream = None
+            continue
         if init_error is not None:
             result_queue.put((number, init_error))
             continue
