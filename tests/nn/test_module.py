@@ -211,3 +211,14 @@ def test_parameter_repr_and_defaults():
     assert p.requires_grad and p.is_leaf
     assert repr(p).startswith("Parameter containing:\ntensor(")
     assert not nn.Parameter(eager.zeros(1), requires_grad=False).requires_grad
+
+
+def test_parameter_list_and_dict_register_their_parameters():
+    torch = pytest.importorskip("torch")
+    plist = nn.ParameterList([eager.zeros(2), nn.Parameter(eager.ones(3))]).append(eager.zeros(1))
+    pdict = nn.ParameterDict({"a": eager.zeros(2)})
+    pdict["b"] = nn.Parameter(eager.ones(1))
+    theirs_list = torch.nn.ParameterList([torch.zeros(2), torch.ones(3)]).append(torch.zeros(1))
+    assert list(plist.state_dict()) == list(theirs_list.state_dict()) == ["0", "1", "2"]
+    assert all(p.requires_grad for p in plist) and plist[1].shape == (3,)
+    assert list(pdict.keys()) == ["a", "b"] and "a" in pdict and len(pdict) == 2
