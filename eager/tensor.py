@@ -50,6 +50,9 @@ class Tensor:
     # ---- metadata -------------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
+        """The sizes of the dims (traced as IR ops while tracing, like `size()`)."""
+        if _dispatch.TRACERS:
+            return _dispatch.TRACERS[-1].size(self, None)
         return self.data.shape
 
     @property
@@ -279,6 +282,9 @@ class Tensor:
                 t.grad = grad if t.grad is None else t.grad + grad
 
         self.register_hook(keep)
+
+
+_dispatch.Tensor = Tensor
 
 
 class _RemovableHandle:
