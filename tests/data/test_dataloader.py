@@ -175,3 +175,30 @@ def test_each_worker_is_seeded_differently_and_reproducibly():
     assert [w for w, _, _ in first] == [0, 1, 0, 1]
     assert first[0][1] + 1 == first[1][1] and first[0][2] != first[1][2]
     assert run() == first
+
+
+_INIT_MARK = {"value": None}
+
+
+class ReadsInitMark(Dataset):
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return _INIT_MARK["value"]
+
+
+def _mark_worker(worker_id):
+    _INIT_MARK["value"] = 100 + worker_id
+
+
+def _broken_init(worker_id):
+    raise ValueError("init failed")
+
+
+def test_worker_init_fn_runs_in_each_worker_and_its_errors_surface():
+    batches = [b.tolist() for b in DataLoader(ReadsInitMark(), batch_size=1, num_workers=2,
+                                              worker_init_fn=_mark_worker)]
+    assert batches == [[100], [101]] and _INIT_MARK["value"] is None
+    with pytest.raises(RuntimeError, match="ValueError.*init failed"):
+        list(DataLoader(ReadsInitMark(), batch_size=1, num_workers=2, worker_init_fn=_broken_init))
