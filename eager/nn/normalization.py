@@ -4,6 +4,7 @@ from __future__ import annotations
 from .. import creation
 from .. import dtypes as _dt
 from ..autograd import no_grad
+from ..errors import OpError
 from . import functional as F
 from . import init
 from .module import Module
@@ -58,8 +59,8 @@ class _BatchNorm(Module):
     def _check_input_dim(self, input) -> None:
         if input.ndim not in self._expected_dims:
             wanted = " or ".join(f"{d}D" for d in self._expected_dims)
-            raise ValueError(f"{type(self).__name__}: expected {wanted} input (got {input.ndim}D input of shape "
-                             f"{tuple(input.shape)})")
+            raise OpError(type(self).__name__, f"expected {wanted} input (got {input.ndim}D input of shape "
+                          f"{tuple(input.shape)})")
 
     def forward(self, input):
         self._check_input_dim(input)
