@@ -173,9 +173,7 @@ def load(f, map_location=None, weights_only: bool = True):
     name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else "<file object>"
     try:
         zf = zipfile.ZipFile(f)
-    except FileNotFoundError:
-        raise
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, EOFError, ValueError) as exc:  # OSErrors (missing file, ...) pass through
         raise CheckpointError(f"{name}: not an eagerscript checkpoint (not a complete zip archive: {exc}); "
                               "the file may be truncated or come from another program") from None
     with zf:
