@@ -98,3 +98,23 @@ def test_reduce_on_plateau_matches_pytorch(kwargs):
         return lrs
 
     assert run(eager) == pytest.approx(run(torch))
+
+
+@pytest.mark.parametrize("name,kwargs", SCHEDULES, ids=[n + "-" + "-".join(k) for n, k in SCHEDULES])
+def test_scheduler_state_survives_a_checkpoint(name, kwargs, tmp_path):
+    def make():
+        opt = optim.SGD([nn.Parameter(eager.ones(1))], lr=0.1, momentum=0.9)
+        return opt, getattr(lr_scheduler, name)(opt, **kwargs)
+
+    opt, sched = make()
+    for _ in range(4):
+        sched.step()
+    eager.save({"sched": sched.state_dict(), "opt": opt.state_dict()}, tmp_path / "s.esc")
+    opt2, sched2 = make()
+    saved = eager.load(tmp_path / "s.esc")
+    opt2.load_state_dict(saved["opt"])
+    sched2.load_state_dict(saved["sched"])
+    for _ in range(3):
+        sched.step()
+        sched2.step()
+        assert sched2.get_last_lr() == sched.get_last_lr()
