@@ -48,6 +48,7 @@ class _Encoder:
         return self.seen[key]
 
     def encode(self, obj, path: str):
+        """The JSON-able form of `obj`; `path` names it in errors (e.g. "obj['model']")."""
         if isinstance(obj, Tensor):
             return {"$tensor": self._array(obj.data, id(obj)), "device": device_of(obj.data),
                     "requires_grad": bool(obj.requires_grad)}
@@ -140,6 +141,7 @@ class _Decoder:
         return self.tensors[index]
 
     def decode(self, node):
+        """The Python value of a manifest node."""
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
         if isinstance(node, list) or not isinstance(node, dict) or len(node) == 0:

@@ -35,6 +35,7 @@ class WorkerError:
                     f"Original Traceback (most recent call last):\n{''.join(traceback.format_exc())}"
 
     def reraise(self):
+        """Raise it in this process as a RuntimeError carrying the worker's traceback."""
         raise RuntimeError(self.text)
 
 

@@ -144,9 +144,11 @@ class ModuleDict(Module):
         return self._modules.items()
 
     def pop(self, key: str) -> Module:
+        """Remove and return the module under `key`."""
         return self._modules.pop(key)
 
     def clear(self) -> None:
+        """Remove every module."""
         self._modules.clear()
 
     def update(self, modules: Mapping[str, Module] | Iterable) -> None:
@@ -177,10 +179,12 @@ class ParameterList(Module):
         self.register_parameter(list(self._parameters)[idx], _as_parameter(value))
 
     def append(self, value) -> "ParameterList":
+        """Add a parameter (a tensor is wrapped) at the end."""
         self.register_parameter(str(len(self)), _as_parameter(value))
         return self
 
     def extend(self, values: Iterable) -> "ParameterList":
+        """Add every value of `values` at the end."""
         for value in values:
             self.append(value)
         return self

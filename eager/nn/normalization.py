@@ -44,12 +44,14 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batches seen."""
         if self.track_running_stats:
             init.zeros_(self.running_mean)
             init.ones_(self.running_var)
             init.zeros_(self.num_batches_tracked)
 
     def reset_parameters(self) -> None:
+        """Fresh running statistics, weight 1 and bias 0."""
         self.reset_running_stats()
         if self.weight is not None:
             init.ones_(self.weight)

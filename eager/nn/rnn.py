@@ -82,6 +82,7 @@ class RNNBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Every weight and bias uniform in +-1/sqrt(hidden_size)."""
         _init_uniform(self, self.hidden_size)
 
     def _weights(self, layer: int, suffix: str) -> tuple:

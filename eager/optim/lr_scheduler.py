@@ -55,6 +55,7 @@ class LRScheduler:
                 and k != "lr_lambdas"}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restore what `state_dict` returned (the optimizer is restored separately)."""
         self.__dict__.update(state_dict)
 
 
@@ -270,6 +271,7 @@ class ReduceLROnPlateau:
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
 
     def is_better(self, current: float, best: float) -> bool:
+        """Whether `current` beats `best` by more than the threshold."""
         if self.mode == "min":
             limit = best * (1 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold
             return current < limit
@@ -296,10 +298,13 @@ class ReduceLROnPlateau:
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def get_last_lr(self) -> list[float]:
+        """The lrs after the last `step`."""
         return self._last_lr
 
     def state_dict(self) -> dict:
+        """Everything but the optimizer."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restore what `state_dict` returned."""
         self.__dict__.update(state_dict)
