@@ -16,8 +16,9 @@ from eager.tensor import Tensor
 from ..interpreter import Interpreter, as_tensor
 from ..ir import Block, Graph, Node, Value, replace_uses
 from ..prims import constant_type
-from ..types import TensorType
+from ..types import IntType, TensorType
 from .dce import eliminate_dead_code, is_pure
+from .shape_inference import static_ints
 
 _KEPT = ("prim::scalar_tensor",)  # already a constant, and more readable (and foldable by CSE) than a param
 MAX_FOLDED_ELEMENTS = 1 << 20  # larger results are computed at run time rather than stored
@@ -27,6 +28,20 @@ def fold_constants(graph: Graph, fold_params: bool = True) -> Graph:
     """Fold what can be computed now (see the module docstring); returns the graph."""
     _Folder(graph, fold_params).block(graph.block)
     return eliminate_dead_code(graph)
+
+
+def fold_static_sizes(graph: Graph) -> Graph:
+    """Replace every int computed from sizes that the value types fix (`x.size(1)` of a
+    `Tensor(float32, [N, 16])`, `N * 16 // N`) by a `prim::constant`, then fold what follows.
+    The graph's types are a contract here: inputs must have the shapes they declare."""
+    static = static_ints(graph)
+    for node in list(graph.nodes()):
+        if node.op.startswith("prim::") and node.op != "prim::constant" and not node.blocks \
+                and len(node.outputs) == 1 and node.output in static and is_pure(node):
+            const = node.owner.add_node("prim::constant", [], {"value": static[node.output]}, [IntType()],
+                                        node.loc, names=[node.output.name], index=node.owner.nodes.index(node))
+            replace_uses(graph.block, {node.output: const.output})
+    return fold_constants(graph)
 
 
 def _representable(value) -> bool:
