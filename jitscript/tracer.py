@@ -158,10 +158,8 @@ class Tracer:
         self.bind(tensor, value.output)
 
     def filled(self, tensor: Tensor, fill, size: tuple) -> None:
-        """`tensor` was created as `full(size, fill)`: when a size is traced, record it as
-        `clone(expand(fill, size))` so its shape follows the batch; else it stays a constant."""
-        if not any(isinstance(s, TracedScalar) for s in size):
-            return
+        """`tensor` was created as `full(size, fill)` with a traced size: record it as
+        `clone(expand(fill, size))` so its shape follows the batch."""
         fill_value = self.add("prim::scalar_tensor", [self.constant(fill)], {"dtype": tensor.dtype},
                               [TensorType(tensor.dtype, ())]).output
         shape = self.dynamic_attr(tuple(size))
