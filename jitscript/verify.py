@@ -65,6 +65,9 @@ class _Verifier:
         unknown = set(node.attrs) - set(op.attrs)
         if unknown:
             raise IRError(f"{node.describe()}: unknown attribute(s) {sorted(unknown)}; {node.op} takes {op.attrs}")
+        missing = [a for a in op.attrs if a not in node.attrs]
+        if missing:
+            raise IRError(f"{node.describe()}: missing attribute(s) {missing}; {node.op} takes {op.attrs}")
         for key, value in node.attrs.items():
             if isinstance(value, InputAttr) and not 0 <= value.index < len(node.inputs):
                 raise IRError(f"{node.describe()}: attribute {key}=${value.index} names no input")
