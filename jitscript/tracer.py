@@ -307,6 +307,10 @@ def trace(model: Callable, example_inputs, *, dynamic_batch: bool = False, check
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor):
             raise TypeError(f"trace: example input {i} is a {type(x).__name__}; inputs must be tensors")
+    if getattr(model, "training", False):
+        warnings.warn(f"trace: {type(model).__name__} is in training mode, so dropout and batch norm are recorded "
+                      "with their training behaviour; call model.eval() first to trace for inference",
+                      TracerWarning, stacklevel=2)
     graph = _record(model, inputs)
     from .passes.dce import eliminate_dead_code
 
