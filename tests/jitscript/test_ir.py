@@ -177,3 +177,11 @@ def test_docs_table_lists_every_prim():
 
     doc = (Path(__file__).parents[2] / "docs" / "ir.md").read_text()
     assert all(f"| `{name}` |" in doc for name in PRIMS)
+
+
+def test_string_attributes_with_newlines_and_unicode_round_trip():
+    g = Graph()
+    g.block.add_node("prim::raise", [], {"message": 'line one\nline "two" \\ é'}, [])
+    text = str(g)
+    assert len(text.splitlines()) == 3
+    assert next(parse(text).nodes()).attrs["message"] == 'line one\nline "two" \\ é'
