@@ -8,7 +8,7 @@ from __future__ import annotations
 from eager.ops.registry import REGISTRY
 
 from .ir import Block, Graph, InputAttr, IRError, Node, Value
-from .prims import PRIMS, constant_type
+from .prims import PRIMS
 from .types import BoolType, IntType, NoneType, OptionalType, TensorType, TupleType
 
 
@@ -163,16 +163,6 @@ def _check_param(node: Node) -> None:
     _expect(node, node.output, TensorType, "output")
 
 
-def _check_constant(node: Node) -> None:
-    value, out = node.attrs["value"], node.output.type
-    try:
-        kind = type(constant_type(value))
-    except TypeError as exc:
-        raise IRError(f"{node.describe()}: {exc}") from None
-    if kind is not type(out) and not (value is None and isinstance(out, OptionalType)):
-        raise IRError(f"{node.describe()}: constant {value!r} cannot have type {out}")
-
-
 def _check_tuple_index(node: Node) -> None:
     t, index = node.inputs[0].type, node.attrs["index"]
     if isinstance(t, TupleType) and not -len(t.elems) <= index < len(t.elems):
@@ -186,5 +176,4 @@ def _check_call(node: Node) -> None:
 
 
 _STRUCTURE = {"prim::if": _check_if, "prim::loop": _check_loop, "prim::fused": _check_fused, "prim::call": _check_call,
-              "prim::size": _check_size, "prim::param": _check_param, "prim::constant": _check_constant,
-              "prim::tuple_index": _check_tuple_index}
+              "prim::size": _check_size, "prim::param": _check_param, "prim::tuple_index": _check_tuple_index}
