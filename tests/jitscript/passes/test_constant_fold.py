@@ -138,3 +138,25 @@ def test_sizes_fixed_by_the_types_fold_and_the_batch_stays_dynamic():
           %y : Tensor(float32, [N, 16]) = reshape[shape=$1](%x, %shape)
           return (%y)
         ''')
+
+
+def test_a_concrete_batch_in_the_input_type_is_not_frozen():
+    graph = check_pass(fold_static_sizes, '''\
+        graph(%x : Tensor(float32, [2, 4, 4])):
+          %zero : int = prim::constant[value=0]()
+          %one : int = prim::constant[value=1]()
+          %n : int = prim::size(%x, %zero)
+          %c : int = prim::size(%x, %one)
+          %shape : Tuple[int, int, int] = prim::tuple_construct(%n, %c, %c)
+          %y : Tensor(float32, [2, 4, 4]) = reshape[shape=$1](%x, %shape)
+          return (%y)
+        ''', '''\
+        graph(%x : Tensor(float32, [2, 4, 4])):
+          %zero : int = prim::constant[value=0]()
+          %n : int = prim::size(%x, %zero)
+          %c : int = prim::constant[value=4]()
+          %shape : Tuple[int, int, int] = prim::tuple_construct(%n, %c, %c)
+          %y : Tensor(float32, [2, 4, 4]) = reshape[shape=$1](%x, %shape)
+          return (%y)
+        ''')
+    assert ScriptModule(graph)(eager.ones(5, 4, 4)).shape == (5, 4, 4)
