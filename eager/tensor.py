@@ -51,7 +51,7 @@ class Tensor:
     @property
     def shape(self) -> tuple:
         """The sizes of the dims (traced as IR ops while tracing, like `size()`)."""
-        if _dispatch.TRACERS and hasattr(_dispatch.TRACERS[-1], "size"):
+        if _dispatch.TRACERS:
             return _dispatch.TRACERS[-1].size(self, None)
         return self.data.shape
 

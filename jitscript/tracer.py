@@ -18,7 +18,7 @@ import numpy as np
 
 from eager.autograd.grad_mode import no_grad
 from eager.errors import user_location
-from eager.ops.dispatch import TRACERS
+from eager.ops.dispatch import TRACERS, OpObserver
 from eager.ops.registry import OpDef
 from eager.tensor import Tensor
 
@@ -114,7 +114,7 @@ def _location() -> tuple[str, int]:
     return path, int(line) if line.isdigit() else 0
 
 
-class Tracer:
+class Tracer(OpObserver):
     """Builds a graph from the ops the dispatcher reports while a model runs once."""
 
     def __init__(self, param_names: dict[int, str] | None = None) -> None:
