@@ -467,4 +467,8 @@ CASES = [
     Case("returns_none_or_tensor", ReturnsNoneOrTensor,
          [lambda: (rand(3, shift=3.0),), lambda: (rand(3, shift=-3.0),)]),
     Case("attention_with_example_inputs", Attention, [lambda: (rand(2, 5, 8),)], example=True),
+    Case("transformer_encoder_layer", lambda: nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True)
+         .eval(), [lambda: (rand(2, 5, 16),)], example=True),
+    Case("transformer_encoder_layer_norm_first_gelu", lambda: nn.TransformerEncoderLayer(
+        16, 2, 24, dropout=0.0, activation="gelu", norm_first=True).eval(), [lambda: (rand(5, 3, 16),)], example=True),
 ]
