@@ -250,6 +250,13 @@ class FunctionCompiler(ExpressionCompiler):
         expr = stmt.children[0]
         if isinstance(expr, Tree) and expr.data == "string":
             return None  # a docstring
+        if _is_append(expr):  # xs.append(v) rebinds xs to xs + [v]: lists are values in script
+            target, args = expr.children[0].children[0], _call_args(expr.children[1], self)
+            if len(args) != 1:
+                raise self.error("append() takes one argument", expr)
+            item = ListSV((self.expr(args[0]),))
+            self.assign(target, self.binary("+", self.read_name(target), item, expr), expr)
+            return None
         self.expr(expr)
         return None
 
@@ -863,6 +870,11 @@ def _dotted_name(tree) -> str | None:
     return None
 
 
+def _is_append(expr) -> bool:
+    return (isinstance(expr, Tree) and expr.data == "call" and expr.children[0].data == "getattr"
+            and str(expr.children[0].children[1]) == "append" and expr.children[0].children[0].data == "name")
+
+
 def _name_of(target) -> str:
     return _dotted_name(target) or "the target"
 
@@ -902,6 +914,8 @@ def _assigned_names(stmts) -> set:
                 names |= _target_names(target)
         elif t.data == "for_stmt":
             names |= _target_names(t.children[0])
+        elif t.data == "expr_stmt" and _is_append(t.children[0]):
+            names |= _target_names(t.children[0].children[0].children[0])
     return names
 
 

@@ -183,11 +183,23 @@ class ExpressionCompiler:
             return Const(a.value + b.value)
         if isinstance(a, (TupleSV, ListSV)) and type(a) is type(b) and op == "+":
             return type(a)(a.items + b.items)
+        if isinstance(ta, ListType) and isinstance(tb, ListType) and op == "+":
+            return self.list_concat(a, b, where)
         name = _SCALAR_OPS.get(op)
         if name is None or not _is_scalar(ta) or not _is_scalar(tb):
             raise self.error(f"unsupported operand types for {op}: {describe_type(ta)} and {describe_type(tb)}",
                              where)
         return self.scalar_op(name, a, b, where)
+
+    def list_concat(self, a: SV, b: SV, where) -> Value:
+        """Run-time list + list (lists are values in script: a new list)."""
+        from .script_values import join
+
+        out = join(type_of(a), type_of(b))
+        if out is None:
+            raise self.error(f"cannot concatenate {describe_type(type_of(a))} and {describe_type(type_of(b))}", where)
+        values = [self.materialize(v, where, out) for v in (a, b)]
+        return self.s.add("prim::add", values, None, [out], self.where(where))
 
     def scalar_op(self, name: str, a: SV, b: SV | None, where) -> SV:
         """A scalar prim:: op (folded when every operand is a constant)."""

@@ -70,6 +70,29 @@ class RNNOverRange(nn.Module):
         return h
 
 
+class RNNOverTimeSteps(nn.Module):
+    """An RNN cell over the time steps of one (T, B, F) tensor, indexed x[t] at run time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ih = nn.Linear(3, 4)
+        self.hh = nn.Linear(4, 4)
+
+    def forward(self, x, h):
+        outputs = []
+        for t in range(x.size(0)):
+            h = eager.tanh(self.ih(x[t]) + self.hh(h))
+            outputs.append(h)
+        return h, outputs[0], len(outputs)
+
+
+class ListIndexing(nn.Module):
+    def forward(self, xs: list[Tensor], i: int):
+        first = xs[0]
+        chosen = xs[i]
+        return first[1:] * chosen[:-1] + len(xs)
+
+
 class WhileHalving(nn.Module):
     """A `while` loop with a data-dependent exit."""
 
@@ -428,6 +451,9 @@ CASES = [
     Case("rnn_over_list", RNNOverList, [lambda: ([rand(2, 3) for _ in range(4)], rand(2, 5)),
                                         lambda: ([], rand(2, 5))]),
     Case("rnn_over_range", RNNOverRange, [lambda: (rand(2, 4), 3), lambda: (rand(2, 4), 0)]),
+    Case("rnn_over_time_steps", RNNOverTimeSteps,
+         [lambda: (rand(5, 2, 3), rand(2, 4)), lambda: (rand(1, 2, 3), rand(2, 4))]),
+    Case("list_indexing", ListIndexing, [lambda: ([rand(3), rand(3), rand(3)], 2), lambda: ([rand(4)], 0)]),
     Case("while_halving", WhileHalving, [lambda: (rand(3, 3, scale=4.0),), lambda: (rand(2, scale=0.01),)]),
     Case("early_return_in_loop", EarlyReturnInLoop, [lambda: (rand(2, 2), 5.0), lambda: (rand(2, 2), 1e9)]),
     Case("optional_state", OptionalState, [lambda: (rand(2, 3), None), lambda: (rand(2, 3), rand(2, 3))]),
