@@ -432,6 +432,44 @@ class Attention(nn.Module):
         return weights @ self.v(x)
 
 
+def nested_loops_return(x, n: int):
+    for i in range(n):
+        j = 0
+        while j < 3:
+            j += 1
+            if j == 2:
+                continue
+            x = x + j
+            if x.sum() > 20:
+                return x * 100, i
+    return x, -1
+
+
+def while_continue_break(x):
+    k = 0
+    total = 0
+    while k < 10:
+        k += 1
+        if k % 2 == 0:
+            continue
+        total += k
+        if total > 15:
+            break
+    return x * total, k
+
+
+def optional_loop_carried(x, n: int):
+    h = None
+    for _ in range(n):
+        if h is None:
+            h = x
+        else:
+            h = h + x
+    if h is None:
+        return x * 0
+    return h
+
+
 @dataclass
 class Case:
     name: str
@@ -492,6 +530,10 @@ CASES = [
     Case("annotated_locals", AnnotatedLocals, [lambda: (rand(3), True), lambda: (rand(3), False)]),
     Case("returns_none_or_tensor", ReturnsNoneOrTensor,
          [lambda: (rand(3, shift=3.0),), lambda: (rand(3, shift=-3.0),)]),
+    Case("nested_loops_return", lambda: nested_loops_return,
+         [lambda: (rand(2).abs(), 3), lambda: (rand(2).abs() + 5, 3), lambda: (rand(2), 0)]),
+    Case("while_continue_break", lambda: while_continue_break, [lambda: (rand(2),)]),
+    Case("optional_loop_carried", lambda: optional_loop_carried, [lambda: (rand(2), 0), lambda: (rand(2), 3)]),
     Case("attention_with_example_inputs", Attention, [lambda: (rand(2, 5, 8),)], example=True),
     Case("transformer_encoder_layer", lambda: nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True)
          .eval(), [lambda: (rand(2, 5, 16),)], example=True),
