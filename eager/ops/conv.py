@@ -94,6 +94,25 @@ def _conv2d_forward(xp, x, w, b=None, *, stride, padding, dilation, groups):
 
 def _conv_transpose2d_forward(xp, y, w, b=None, *, stride, padding, output_padding, dilation, groups):
     _check_operands("conv_transpose2d", y, w, b, groups, transposed=True)
+    spans = (dilation[0] * (w.shape[2] - 1), dilation[1] * (w.shape[3] - 1))
+    if stride == (1, 1) and all(p <= span for pair, span in zip(padding, spans) for p in pair):
+        return _conv_transpose2d_as_conv(xp, y, w, b, padding, output_padding, dilation, groups, spans)
+    return _col2im(xp, y, w, b, stride, padding, output_padding, dilation, groups)
+
+
+def _conv_transpose2d_as_conv(xp, y, w, b, padding, output_padding, dilation, groups, spans):
+    """With stride 1 a transposed convolution is a plain one with the kernel flipped, its in/out
+    channels swapped per group, and padding span - p (faster than scattering columns)."""
+    c_in, og, kh, kw = w.shape
+    flipped = w[:, :, ::-1, ::-1].reshape(groups, c_in // groups, og, kh, kw).transpose(0, 2, 1, 3, 4)
+    flipped = xp.ascontiguousarray(flipped).reshape(groups * og, c_in // groups, kh, kw)
+    pad = tuple((span - p0, span - p1 + extra) for (p0, p1), span, extra in zip(padding, spans, output_padding))
+    return _conv2d_forward(xp, y, flipped, b, stride=(1, 1), padding=pad, dilation=dilation, groups=groups)
+
+
+def _col2im(xp, y, w, b, stride, padding, output_padding, dilation, groups):
+    """Transposed convolution by scattering: one product gives every pixel's kernel-sized
+    contribution, then one strided add per kernel offset places them."""
     n, c_in, h_in, w_in = y.shape
     og, kh, kw = w.shape[1:]
     (sh, sw), (dh, dw) = stride, dilation
@@ -155,10 +174,16 @@ def _conv2d_vjp(c, g):
     return gx, gw, _bias_grad(b, g)
 
 
+def _conv_to(x, w, hw: tuple, attrs: dict):
+    """conv2d(x, w) cut to `hw`: past the last stride step the transposed convolution's
+    output_padding rows (allowed up to the dilation) add output the other side never had."""
+    out = apply(CONV2D, (x, w, None), _geometry(attrs))
+    return out if out.shape[2:] == tuple(hw) else out[:, :, :hw[0], :hw[1]]
+
+
 def _conv_transpose2d_vjp(c, g):
     y, w, b = c.inputs
-    geometry = _geometry(c.attrs)
-    gy = apply(CONV2D, (g, w, None), geometry) if y.requires_grad else None
+    gy = _conv_to(g, w, y.shape[2:], c.attrs) if y.requires_grad else None
     gw = _to_weight(g, y, w.shape[2:], c.attrs) if w.requires_grad else None
     return gy, gw, _bias_grad(b, g)
 
@@ -166,7 +191,7 @@ def _conv_transpose2d_vjp(c, g):
 def _conv2d_weight_vjp(c, gw):
     x, g = c.inputs
     gx = back_to_input(g, gw, x.shape, c.attrs) if x.requires_grad else None
-    gg = apply(CONV2D, (x, gw, None), _geometry(c.attrs)) if g.requires_grad else None
+    gg = _conv_to(x, gw, g.shape[2:], c.attrs) if g.requires_grad else None
     return gx, gg
 
 

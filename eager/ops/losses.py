@@ -35,7 +35,7 @@ def _check_class_target(op: str, input, target, ignore_index: int) -> None:
     if tuple(target.shape) != batch:
         raise OpError(op, f"input of shape {input.shape} needs a target of shape {batch}, got {target.shape}")
     if target.dtype.category != 1:
-        raise OpError(op, f"class-index targets must be integers, got {target.dtype}")
+        raise OpError(op, f"class-index targets must be integers, got {target.dtype.name}")
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     valid = target.data[target.data != ignore_index]
     if valid.size and (int(valid.min()) < 0 or int(valid.max()) >= classes):

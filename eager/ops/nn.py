@@ -47,7 +47,7 @@ def _softmax_dim(op: str, input, dim, dtype):
     if dtype is not None:
         input = input.to(dtype)
     if not input.dtype.is_floating_point:
-        raise OpError(op, f"needs a floating point input, got {input.dtype}")
+        raise OpError(op, f"needs a floating point input, got {input.dtype.name}")
     if dim is None:
         dim = 0 if input.ndim in (0, 1, 3) else 1
         warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include "
@@ -88,7 +88,7 @@ ONE_HOT = register(OpDef("one_hot", forward=_one_hot_forward, attrs=("num_classe
 def one_hot(tensor, num_classes: int = -1):
     """int64 one-hot encoding of an integer tensor; num_classes=-1 takes max + 1."""
     if tensor.dtype is not _dt.int64:
-        raise OpError("one_hot", f"needs an int64 (long) tensor of class indices, got {tensor.dtype}")
+        raise OpError("one_hot", f"needs an int64 (long) tensor of class indices, got {tensor.dtype.name}")
     if num_classes == -1:
         num_classes = int(tensor.data.max()) + 1 if tensor.numel() else 0
     return apply(ONE_HOT, (tensor,), {"num_classes": int(num_classes)})
@@ -109,8 +109,12 @@ def _embedding_forward(xp, weight, indices, padding_idx):
 
 
 def _embedding_backward_forward(xp, g, indices, num_weights, padding_idx):
-    out = xp.zeros((num_weights,) + g.shape[indices.ndim:], dtype=g.dtype)
-    xp.add.at(out, indices.reshape(-1), g.reshape((indices.size,) + g.shape[indices.ndim:]))
+    row_shape = g.shape[indices.ndim:]
+    if not row_shape:  # scalar rows (max_pool2d's gradient): bincount is much faster than add.at
+        out = xp.bincount(indices.reshape(-1), g.reshape(-1), minlength=num_weights).astype(g.dtype)
+    else:
+        out = xp.zeros((num_weights,) + row_shape, dtype=g.dtype)
+        xp.add.at(out, indices.reshape(-1), g.reshape((indices.size,) + row_shape))
     if padding_idx is not None:
         out[padding_idx] = 0
     return out
@@ -191,6 +195,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     from .elementwise import where
     from .linalg import matmul
 
+    if enable_gqa:
+        raise OpError("scaled_dot_product_attention", "enable_gqa=True is not supported; repeat the key and "
+                      "value heads to the query's head count instead")
     if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
         raise OpError("scaled_dot_product_attention", f"query {query.shape}, key {key.shape} and value "
                       f"{value.shape} do not fit: need E(query) == E(key) and S(key) == S(value)")

@@ -47,7 +47,8 @@ def _windows(xp, x, kernel, stride, padding, dilation, out_hw, fill):
     """(N, C, Ho, Wo, kh, kw) view of `x` padded with `fill` (extra at the end for ceil_mode)."""
     pads = tuple((p, max(p, (o - 1) * s + d * (k - 1) + 1 - n - p))
                  for n, k, s, p, d, o in zip(x.shape[2:], kernel, stride, padding, dilation, out_hw))
-    x = xp.pad(x, ((0, 0), (0, 0)) + pads, constant_values=fill)
+    if any(p for pair in pads for p in pair):
+        x = xp.pad(x, ((0, 0), (0, 0)) + pads, constant_values=fill)
     s_n, s_c, s_h, s_w = x.strides
     return xp.lib.stride_tricks.as_strided(
         x, x.shape[:2] + tuple(out_hw) + tuple(kernel),
@@ -59,14 +60,22 @@ def _max_pool2d_forward(xp, x, *, kernel, stride, padding, dilation, ceil_mode):
     _geometry_check("max_pool2d", x.shape, kernel, stride, padding, dilation)
     out_hw = _out_hw(x.shape, kernel, stride, padding, dilation, ceil_mode)
     fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-    flat = _windows(xp, x, kernel, stride, padding, dilation, out_hw, fill).reshape(x.shape[:2] + out_hw + (-1,))
-    local = flat.argmax(axis=-1)
-    values = xp.take_along_axis(flat, local[..., None], axis=-1)[..., 0]
-    # window-local argmax -> flat index into the unpadded H*W plane (PyTorch's indices)
-    ki, kj = local // kernel[1], local % kernel[1]
-    rows = xp.arange(out_hw[0]).reshape(-1, 1) * stride[0] - padding[0] + ki * dilation[0]
-    cols = xp.arange(out_hw[1]) * stride[1] - padding[1] + kj * dilation[1]
-    return values, (rows * x.shape[3] + cols).astype(_dt.int64.np)
+    windows = _windows(xp, x, kernel, stride, padding, dilation, out_hw, fill)
+    # One pass per kernel offset over strided views (NumPy's argmax over a short window axis is
+    # slow). `offset` tracks where in its plane each window's maximum lies relative to the window's
+    # origin; strict > keeps the first maximum, as PyTorch does.
+    width = x.shape[3]
+    values = windows[..., 0, 0].copy()
+    offset = xp.zeros(values.shape, dtype=_dt.int64.np)
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            if i or j:
+                candidate = windows[..., i, j]
+                xp.copyto(offset, i * dilation[0] * width + j * dilation[1], where=candidate > values)
+                xp.maximum(values, candidate, out=values)
+    origin_rows = xp.arange(out_hw[0]).reshape(-1, 1) * stride[0] - padding[0]
+    origin = origin_rows * width + (xp.arange(out_hw[1]) * stride[1] - padding[1])
+    return values, offset + origin
 
 
 def _max_pool2d_vjp(c, g, _g_indices=None):

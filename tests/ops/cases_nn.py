@@ -39,6 +39,10 @@ CASES: list[Case] = [
                                                groups=2, dilation=(2, 1)),
          lambda y, w: R.conv_transpose2d(y, w, stride=(1, 3), padding=(0, 1), output_padding=(0, 2), groups=2,
                                          dilation=(2, 1)), [(1, 4, 3, 3), (4, 3, 2, 3)], id="grouped-dilated"),
+    Case("conv_transpose2d",
+         lambda m, y, w, b: F(m).conv_transpose2d(y, w, b, padding=(2, 0), output_padding=(1, 0), groups=2, dilation=2),
+         lambda y, w, b: R.conv_transpose2d(y, w, b, padding=(2, 0), output_padding=(1, 0), groups=2, dilation=(2, 2)),
+         [(2, 4, 3, 4), (4, 1, 3, 2), (2,)], id="stride-1-as-flipped-conv", gradgrad=True),
 ]
 
 
