@@ -112,8 +112,8 @@ class ExpressionCompiler:
         from eager.dtypes import DType
         from eager.tensor import Tensor
 
-        if const_type(obj) is not None or isinstance(obj, (DType, pytypes.ModuleType)):
-            return Const(obj)
+        if const_type(obj) is not None or isinstance(obj, (DType, pytypes.ModuleType, dict)):
+            return Const(obj)  # a dict is a compile-time table: only indexed by constants
         if isinstance(obj, tuple) and all(const_type(v) is not None for v in obj):
             return TupleSV(tuple(Const(v) for v in obj))
         if isinstance(obj, Tensor):
@@ -141,6 +141,8 @@ class ExpressionCompiler:
             return self.python_value(getattr(base.value, attr), f"{base.value.__name__}.{attr}", tree)
         if isinstance(base, ModuleRef):
             return self.module_attr(base, attr, tree)
+        if isinstance(base, Const) and const_type(getattr(base.value, attr, object())) is not None:
+            return Const(getattr(base.value, attr))  # e.g. x.device.type, dtype.is_floating_point
         if isinstance(base, Value) and isinstance(base.type, TensorType):
             return lowering.tensor_attr(self, base, attr, tree)
         raise self.error(f"{describe_type(type_of(base))} has no attribute {attr!r} in script", tree)
@@ -165,8 +167,8 @@ class ExpressionCompiler:
         cls_attr = getattr(type(module), attr, None)
         if callable(cls_attr):
             return Callee(cls_attr, bound=ref, name=attr)
-        if cls_attr is not None and const_type(cls_attr) is not None:
-            return Const(cls_attr)
+        if hasattr(type(module), attr):
+            return self.python_value(cls_attr, f"self.{attr}", tree)
         raise self.error(f"module {type(module).__name__} has no attribute {attr!r}", tree)
 
     # ---- operators -----------------------------------------------------------------------------
@@ -343,7 +345,7 @@ class ExpressionCompiler:
         if op in ("is", "is not"):
             return self.is_none(op, a, b, tree)
         if op in ("in", "not in"):
-            raise self.unsupported(f"the {op!r} operator", tree, "compare the items one by one")
+            return self.contains(op, a, b, tree)
         ta, tb = type_of(a), type_of(b)
         if isinstance(ta, TensorType) or isinstance(tb, TensorType):
             return lowering.tensor_binary(self, op, a, b, tree)
@@ -352,6 +354,16 @@ class ExpressionCompiler:
         if not (_is_scalar(ta) and _is_scalar(tb)):
             raise self.error(f"cannot compare {describe_type(ta)} with {describe_type(tb)} using {op}", tree)
         return self.scalar_op(_COMPARE[op], a, b, tree)
+
+    def contains(self, op: str, a: SV, b: SV, tree) -> SV:
+        """`a in (c1, c2, ...)` over a tuple or list literal: `a == c1 or a == c2 ...`."""
+        if not isinstance(b, (TupleSV, ListSV)) or not _is_scalar(type_of(a)) and not isinstance(a, Const):
+            raise self.unsupported(f"the {op!r} operator on {describe_type(type_of(b))}", tree,
+                                   "use it with a tuple literal of scalars, or compare the items one by one")
+        found: SV = Const(False)
+        for item in b.items:
+            found = self.scalar_op("or", found, self.compare("==", a, item, tree, tree), tree)
+        return found if op == "in" else self.scalar_op("not", found, None, tree)
 
     def is_none(self, op: str, a: SV, b: SV, tree) -> SV:
         if not (isinstance(b, Const) and b.value is None):
@@ -373,8 +385,18 @@ class ExpressionCompiler:
     # ---- subscripts ----------------------------------------------------------------------------
     def expr_getitem(self, tree) -> SV:
         base_tree, index_tree = tree.children
+        if _is_shape_read(base_tree) and index_tree.data != "slice":  # x.shape[i] needs no rank
+            tensor, index = self.expr(base_tree.children[0]), self.expr(index_tree)
+            if isinstance(type_of(tensor), TensorType) and isinstance(index, Const):
+                return lowering.size(self, tensor, index.value, tree)
         base = self.expr(base_tree)
         t = type_of(base)
+        if isinstance(base, Const) and isinstance(base.value, dict):
+            key = self.expr(index_tree)
+            if not isinstance(key, Const) or key.value not in base.value:
+                raise self.error("a dict from globals can only be indexed by one of its keys, as a constant",
+                                 index_tree)
+            return self.python_value(base.value[key.value], "an item", tree)
         if isinstance(t, TensorType):
             return lowering.tensor_getitem(self, base, index_tree, tree)
         index = self.expr(index_tree) if index_tree.data != "slice" else None
@@ -425,8 +447,10 @@ class ExpressionCompiler:
             return self.inline(fn, callee.bound, args, kwargs, tree)
         if fn in (getattr(builtins, b) for b in _BUILTINS):
             return self.builtin(fn.__name__, args, kwargs, tree)
-        if lowering.is_eager_function(fn) and lowering.has_lowering(fn):
-            return lowering.eager_function(self, fn, args, kwargs, tree)
+        if lowering.is_eager_function(fn):
+            out = lowering.eager_function(self, fn, args, kwargs, tree)
+            if out is not None:
+                return out
         if getattr(fn, "__module__", None) == "math" and all(isinstance(a, Const) for a in args) and not kwargs:
             return Const(fn(*(a.value for a in args)))  # math on constants folds
         if _has_python_source(fn):
@@ -514,6 +538,10 @@ class ExpressionCompiler:
         if isinstance(t, ListType):
             return self.s.add("prim::len", [value], None, [IntType()], self.where(tree))
         raise self.error(f"len() of {describe_type(t)}", tree)
+
+
+def _is_shape_read(tree) -> bool:
+    return isinstance(tree, Tree) and tree.data == "getattr" and str(tree.children[1]) == "shape"
 
 
 def _is_scalar(t) -> bool:

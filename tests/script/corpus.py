@@ -290,6 +290,15 @@ class ScalarMath(nn.Module):
         return x * z + k
 
 
+class InTuple(nn.Module):
+    def forward(self, x, n: int):
+        if n in (1, 2):
+            return x * n
+        if n not in [5, 6]:
+            return x
+        return -x
+
+
 class ConditionalExpression(nn.Module):
     def forward(self, x, flag: bool):
         scale = 2.0 if flag else -3.0
@@ -509,6 +518,7 @@ CASES = [
     Case("nested_loops", NestedLoops, [lambda: (rand(2), 3, 4), lambda: (rand(2), 0, 2), lambda: (rand(2), 4, 1)]),
     Case("tuples", TupleWork, [lambda: (rand(6),), lambda: (rand(6, shift=2.0),), lambda: (rand(6, shift=-2.0),)]),
     Case("scalar_math", ScalarMath, [lambda: (rand(3), 3, 1.5), lambda: (rand(3), 12, -0.5)]),
+    Case("in_tuple", InTuple, [lambda: (rand(2), 2), lambda: (rand(2), 3), lambda: (rand(2), 5)]),
     Case("conditional_expression", ConditionalExpression,
          [lambda: (rand(3, shift=2.0), True), lambda: (rand(3, shift=-2.0), False)]),
     Case("short_circuit", ShortCircuit, [lambda: (rand(3, shift=2.0), 2), lambda: (rand(3, shift=-2.0), 2),
