@@ -233,7 +233,10 @@ def emit(c, name: str, operands: list, attrs: dict, where) -> SV:
             static = False
         else:
             final_attrs[key] = _const(value)
-    out_type = infer(c, op, inputs, final_attrs if static else None, where)
+    if static:
+        out_type = infer(c, op, inputs, final_attrs, where)
+    else:
+        out_type = infer(c, op, inputs[:len(operands)], _probe_attrs(attrs, final_attrs), where, strict=False)
     outs = out_type if isinstance(out_type, tuple) else (out_type,)
     node = c.s.add(name, inputs, final_attrs, list(outs), c.where(where))
     if op.num_outputs > 1:
@@ -241,32 +244,52 @@ def emit(c, name: str, operands: list, attrs: dict, where) -> SV:
     return node
 
 
-def infer(c, op, inputs: list, attrs: dict | None, where):
-    """The output type(s) from the op's `infer` rule; unknown shapes give unknown-rank tensors."""
+def infer(c, op, inputs: list, attrs: dict, where, strict: bool = True):
+    """The output type(s) from the op's `infer` rule over the operands `inputs`; unknown shapes
+    give unknown-rank tensors. A shape error is a compile-time error when `strict`."""
     tensors = [v.type for v in inputs if isinstance(v.type, TensorType)]
-    known = attrs is not None and all(t.shape is not None and t.dtype is not None for t in tensors)
-    specs = [Spec(v.type.dtype, v.type.shape) if isinstance(v.type, TensorType) else None
-             for v in inputs[:len(inputs)]]
+    known = all(t.shape is not None and t.dtype is not None for t in tensors)
+    specs = [Spec(v.type.dtype, v.type.shape) if isinstance(v.type, TensorType) else None for v in inputs]
     if known:
         try:
-            return _to_types(op.infer(*_operand_specs(op, specs, inputs, attrs), **attrs))
+            return _to_types(op.infer(*specs, **attrs))
         except OpError as exc:
+            if not strict:
+                return _unknown(op, specs, attrs)
             raise ScriptError(f"{exc.op}: {str(exc).split(': ', 1)[-1].rsplit(' (at ', 1)[0]}", c.loc(where),
                               "check the shapes of the operands") from None
         except (TypeError, ValueError, IndexError, KeyError):
             pass
-    dtype = _probe_dtype(op, specs, inputs, attrs)
+    return _unknown(op, specs, attrs)
+
+
+def _unknown(op, specs, attrs):
+    dtype = _probe_dtype(op, specs, attrs)
     if op.num_outputs > 1:
         return tuple(TensorType(dtype, None) for _ in range(op.num_outputs))
     return TensorType(dtype, None)
 
 
-def _operand_specs(op, specs, inputs, attrs):
-    taken = {a.index for a in (attrs or {}).values() if isinstance(a, InputAttr)}
-    return [s for i, s in enumerate(specs) if i not in taken]
+def _probe_attrs(attrs: dict, final: dict) -> dict:
+    """Attributes for the shape rule when some are run-time ints: each such int becomes the
+    symbol of the dim it was read from (`N` for `x.size(0)` of a batch-`N` tensor) or "?"."""
+    return {k: _probe(v) if isinstance(final[k], InputAttr) else final[k] for k, v in attrs.items()}
 
 
-def _probe_dtype(op, specs, inputs, attrs):
+def _probe(v):
+    if isinstance(v, (TupleSV, ListSV)):
+        return tuple(_probe(i) for i in v.items)
+    if isinstance(v, Const):
+        return v.value
+    node = getattr(v, "node", None)
+    if node is not None and node.op == "prim::size" and node.inputs[1].node is not None:
+        shape, dim = node.inputs[0].type.shape, node.inputs[1].node.attrs.get("value")
+        if shape is not None and isinstance(dim, int) and -len(shape) <= dim < len(shape):
+            return shape[dim]
+    return "?"
+
+
+def _probe_dtype(op, specs, attrs):
     """The output dtype, found by running the rule on rank-0 shapes (or the first operand's)."""
     dtypes = [s.dtype for s in specs if s is not None]
     if any(d is None for d in dtypes):
@@ -582,6 +605,16 @@ def _filled_tensor(c, shape: TupleSV, value: SV, kwargs: dict, where):
     return emit(c, "expand", [scalar_tensor(c, value, dtype, where)], {"shape": shape}, where)
 
 
+def dropout(c, x, args, kwargs, where):
+    """F.dropout: the identity when not training; random masks have no script form."""
+    names = ("p", "training", "inplace")
+    values = dict(zip(names, args), **kwargs)
+    p, training = _const(values.get("p", Const(0.5))), _const(values.get("training", Const(True)))
+    if training is False or p == 0.0:
+        return x
+    raise c.unsupported("dropout in training mode", where, "script the model in eval() mode")
+
+
 def cast_rule(c, x, args, kwargs, where):
     dtype = _const(args[0] if args else kwargs.pop("dtype"))
     return cast(c, x, _dt.to_dtype(dtype), where)
@@ -593,6 +626,6 @@ _SPECIAL = {
     "t": t, "expand": expand, "size": size_method, "to": to, "type": cast_rule, "cast": cast_rule,
     "dim": dim_method, "add": binary_with_alpha("add"), "sub": binary_with_alpha("sub"), "div": div,
     "where": where_rule, "matmul": matmul_rule, "mm": matmul_rule, "bmm": matmul_rule, "chunk": chunk,
-    "zeros": _filled(0.0), "ones": _filled(1.0), "full": _filled(None),
+    "dropout": dropout, "zeros": _filled(0.0), "ones": _filled(1.0), "full": _filled(None),
     "zeros_like": _filled_like(0.0), "ones_like": _filled_like(1.0), "full_like": _filled_like(None),
 }

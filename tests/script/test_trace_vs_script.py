@@ -65,3 +65,15 @@ def test_scripted_graph_survives_the_optimization_pipeline(case):
     for make_inputs in case.inputs:
         args = make_inputs()
         assert_same(optimized(*args), model(*args))
+
+
+def test_zoo_if_model_traced_vs_scripted():
+    from tests.models import if_model
+
+    model = if_model.build()
+    with pytest.warns(jitscript.TracerWarning):
+        traced = jitscript.trace(model, if_model.positive_inputs(2))
+    scripted = jitscript.script(model)
+    negative = if_model.negative_inputs(3)
+    assert not close(traced(*negative), model(*negative))
+    assert close(scripted(*negative), model(*negative))
