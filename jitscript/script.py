@@ -15,7 +15,7 @@ from .diagnostics import ScriptError
 from .frontend import parse_function
 from .ir import Value
 from .module import ScriptModule
-from .script_values import Const, ModuleRef, TupleSV, type_of
+from .script_values import ModuleRef, TupleSV
 from .types import ListType, OptionalType, TensorType, TupleType
 from .verify import verify
 
@@ -99,4 +99,4 @@ def _example_types(params: list, example_inputs: tuple | None, dynamic_batch: bo
     return out
 
 
-__all__ = ["script", "ScriptError", "Const", "type_of"]
+__all__ = ["compile_graph", "script"]
