@@ -277,7 +277,7 @@ class FunctionCompiler(ExpressionCompiler):
             raise self.unsupported("a declaration without a value", stmt, "assign a value")
         value = self.expr(value_tree)
         got = type_of(value)
-        if got is None or join(declared, got) != declared and not _tensor_like(declared, got):
+        if not assignable(declared, got):
             raise self.error(f"cannot assign {describe_type(got)} to {_name_of(target)} declared as "
                              f"{describe_type(declared)}", value_tree)
         if not isinstance(value, Value) or value.type != declared:
@@ -463,17 +463,15 @@ class FunctionCompiler(ExpressionCompiler):
 
     def merge(self, cond: Value, results: list, before: dict, stmt) -> str:
         """Emit the prim::if for two compiled branches and bind the merged names."""
-        (b0, st0, env0), (b1, st1, env1) = results
+        (b0, st0, _), (b1, st1, _) = results
         live = [(b, env) for b, st, env in results if st != Exit.RAISE]
         if not live:
             self.s.add("prim::if", [cond], None, [], self.where(stmt), blocks=[b0, b1])
             return Exit.RAISE
         state = Exit.EXIT if Exit.EXIT in (st0, st1) else Exit.FALL
         names = self.merged_names(before, [env for _, env in live], state)
-        outputs, out_types = [], []
-        for name in names:
-            merged = self.merge_name(name, [(b, env, st) for b, st, env in results], stmt)
-            outputs.append((name, merged))
+        branches = [(b, env, st) for b, st, env in results]
+        outputs = [(name, self.merge_name(name, branches, stmt)) for name in names]
         out_types = [t for _, (t, _) in outputs]
         for i, block in enumerate((b0, b1)):
             block.returns = [vals[i] for _, (_, vals) in outputs]
@@ -947,10 +945,6 @@ def _needs_output(before: dict, name: str, values: list) -> bool:
             values[0], (Const, ModuleRef, Callee))):
         return False
     return True
-
-
-def _tensor_like(declared: IRType, got: IRType) -> bool:
-    return isinstance(declared, TensorType) and isinstance(got, TensorType)
 
 
 def _is_module_sequence(module) -> bool:

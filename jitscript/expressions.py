@@ -273,29 +273,27 @@ class ExpressionCompiler:
                 return value
             self.refine(first, is_and)
             return self.short_circuit(Tree(tree.data, others, meta=tree.meta), is_and)
-        from lark.tree import Meta  # noqa: F401 - meta is copied from the parent node
 
         rest = Tree(tree.data, others, meta=tree.meta)
         return self.bool_if(value, rest, is_and, tree)
 
     def bool_if(self, cond: Value, rest_tree, is_and: bool, where) -> SV:
+        """`cond and rest` / `cond or rest` as a prim::if: `rest` runs in one branch only."""
         from .ir import Block
 
         before = dict(self.env)
         blocks = [Block(), Block()]
-        results = []
         for i, block in enumerate(blocks):
             self.env = dict(before)
-            self.refine(rest_tree.children[0] if False else None, True)
-            evaluate = (i == 0) == is_and
-            if evaluate:
-                self.refine(where.children[0], is_and)
-                out = self.in_block(block, lambda: self.materialize(
-                    self.short_circuit(rest_tree, is_and), where, BoolType()))
+            if (i == 0) == is_and:  # `and` evaluates the rest when true, `or` when false
+
+                def rest():
+                    self.refine(where.children[0], is_and)
+                    return self.materialize(self.short_circuit(rest_tree, is_and), where, BoolType())
+                out = self.in_block(block, rest)
             else:
                 out = self.in_block(block, lambda: self.materialize(Const(not is_and), where, BoolType()))
             block.returns = [out]
-            results.append(out)
         self.env = before
         return self.s.add("prim::if", [cond], None, [BoolType()], self.where(where), blocks=blocks)
 
