@@ -192,11 +192,28 @@ def tensor_getitem(c, tensor: Value, index_tree, where) -> SV:
     if not runtime:
         return emit(c, "getitem", [tensor], {"items": tuple((i[0], *(_const(p) for p in i[1:])) for i in items)},
                     where)
+    if "index" in REGISTRY and all(i[0] == "select" or not any(isinstance(p, Value) for p in i[1:]) for i in items):
+        return _runtime_select(c, tensor, items, where)
     parts = []
     for item in items:
         elems = [Const(item[0]), *item[1:]]
         parts.append(TupleSV(tuple(Const(None) if e is None else e for e in elems)))
     out = emit(c, "getitem", [tensor], {"items": TupleSV(tuple(parts))}, where)
+    out.type = _runtime_index_type(tensor.type, items)
+    return out
+
+
+def _runtime_select(c, tensor: Value, items: list, where) -> Value:
+    """x[:, t] with a run-time int t: the `index` op with t as a 0-d int64 index tensor (a 0-d
+    index drops its dim, as an int does), so the attributes stay constants."""
+    static_items, index_tensors = [], []
+    for item in items:
+        if item[0] == "select" and isinstance(item[1], Value):
+            static_items.append(("tensor",))
+            index_tensors.append(scalar_tensor(c, item[1], _dt.int64, where))
+        else:
+            static_items.append((item[0], *(_const(p) for p in item[1:])))
+    out = emit(c, "index", [tensor, *index_tensors], {"items": tuple(static_items)}, where)
     out.type = _runtime_index_type(tensor.type, items)
     return out
 

@@ -38,3 +38,18 @@ def test_if_model_keeps_its_data_dependent_branch():
     entry = next(e for e in ZOO if e.name == "if_model")
     scripted = jitscript.script(entry.build())
     assert "prim::if" in [n.op for n in scripted.graph.nodes()]
+
+
+@pytest.mark.parametrize("name", ["mlp", "if_model", "loop_model"])
+def test_scripted_zoo_model_exports_and_loads(name, tmp_path):
+    import export
+
+    entry = next(e for e in ZOO if e.name == name)
+    model = entry.build()
+    scripted = jitscript.optimize(jitscript.script(model, example_inputs=entry.inputs(3), dynamic_batch=True))
+    path = tmp_path / f"{name}.esm"
+    export.save(scripted, str(path), mode="script")
+    loaded = export.load(str(path))
+    inputs = entry.inputs(2)
+    np.testing.assert_allclose(loaded(*inputs).detach().numpy(), model(*inputs).detach().numpy(),
+                               rtol=entry.rtol, atol=entry.atol)
