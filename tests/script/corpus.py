@@ -187,6 +187,23 @@ class EnumeratedStack(nn.Module):
         return x * len(self.layers)
 
 
+class ReturnInsideModuleList(nn.Module):
+    """A return inside an unrolled ModuleList loop; a constant-folded choice of submodule."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(3, 3) for _ in range(3)])
+        self.first = True
+
+    def forward(self, x):
+        for i, layer in enumerate(self.layers):
+            x = layer(x) * 3
+            if x.sum() > 5:
+                return x + i
+        layer = self.layers[0] if self.first else self.layers[1]
+        return layer(-x)
+
+
 class HelperMethod(nn.Module):
     """A helper method with its own control flow, called twice."""
 
@@ -508,6 +525,11 @@ CASES = [
     Case("nested_modules", Nested, [lambda: (rand(5, 4),)]),
     Case("modulelist", LayerStack, [lambda: (rand(2, 4),)]),
     Case("enumerate_modulelist", EnumeratedStack, [lambda: (rand(2, 4),)]),
+    Case("return_inside_modulelist", ReturnInsideModuleList,
+         [lambda s=s: (eager.ones(2, 3) * s,) for s in (0.01, 1.0, 10.0, -10.0)]),
+    Case("transformer_encoder_stack", lambda: nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2, norm=nn.LayerNorm(8)).eval(),
+         [lambda: (rand(2, 4, 8),)], example=True),
     Case("helper_method", HelperMethod, [lambda: (rand(2, 4), True), lambda: (rand(2, 4, shift=2.0), False),
                                          lambda: (rand(2, 4, shift=-2.0), False)]),
     Case("sequential", SequentialModel, [lambda: (rand(3, 4),)]),
