@@ -14,7 +14,19 @@ from lark import Token, Tree
 from . import lowering
 from .diagnostics import ScriptError
 from .ir import Value
-from .script_values import SV, Callee, Const, ListSV, ModuleRef, TupleSV, Undefined, const_type, describe_type, type_of
+from .script_values import (
+    SV,
+    Callee,
+    Const,
+    ListSV,
+    ModuleRef,
+    TupleSV,
+    Undefined,
+    const_type,
+    describe_type,
+    is_module_sequence,
+    type_of,
+)
 from .types import BoolType, FloatType, IntType, ListType, NoneType, OptionalType, StrType, TensorType, TupleType
 
 _SCALAR_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "floordiv", "%": "mod", "**": "pow",
@@ -33,7 +45,7 @@ class ExpressionCompiler:
     def expr(self, tree) -> SV:
         if isinstance(tree, Token):
             raise self.unsupported(f"the token {tree!s}", tree)
-        from .compiler import UNSUPPORTED_EXPRS
+        from .script_syntax import UNSUPPORTED_EXPRS
 
         if tree.data in UNSUPPORTED_EXPRS:
             what, hint = UNSUPPORTED_EXPRS[tree.data]
@@ -398,7 +410,7 @@ class ExpressionCompiler:
         if isinstance(t, TensorType):
             return lowering.tensor_getitem(self, base, index_tree, tree)
         index = self.expr(index_tree) if index_tree.data != "slice" else None
-        if isinstance(base, (TupleSV, ListSV)) or isinstance(base, ModuleRef) and _is_sequence(base.module):
+        if isinstance(base, (TupleSV, ListSV)) or isinstance(base, ModuleRef) and is_module_sequence(base.module):
             items = self.sequence_items(base, tree)
             if isinstance(index, Const) and isinstance(index.value, int) and -len(items) <= index.value < len(items):
                 return items[index.value]
@@ -426,7 +438,7 @@ class ExpressionCompiler:
         func_tree, arguments = tree.children
         callee = self.expr(func_tree)
         args, kwargs = self.call_arguments(arguments)
-        if isinstance(callee, ModuleRef) and _is_sequence(callee.module):
+        if isinstance(callee, ModuleRef) and is_module_sequence(callee.module):
             return self.call_sequential(callee, args, kwargs, tree)
         if isinstance(callee, ModuleRef):
             forward = getattr(type(callee.module), "forward", None)
@@ -472,7 +484,7 @@ class ExpressionCompiler:
         args, kwargs = [], {}
         if arguments is None:
             return args, kwargs
-        from .compiler import UNSUPPORTED_EXPRS
+        from .script_syntax import UNSUPPORTED_EXPRS
 
         for a in arguments.children:
             if a is None:
@@ -550,10 +562,6 @@ def _is_module(obj) -> bool:
     from eager.nn import Module
 
     return isinstance(obj, Module)
-
-
-def _is_sequence(module) -> bool:
-    return type(module).__name__ in ("ModuleList", "Sequential")
 
 
 def _has_python_source(fn) -> bool:
