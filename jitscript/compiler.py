@@ -185,14 +185,18 @@ class FunctionCompiler(ExpressionCompiler):
             else:
                 raise ScriptError(f"{self.fn.__qualname__}() is missing the argument {name!r}", loc)
             got = type_of(value)
+            if ptree.children[1] is None:  # unannotated: takes what it is given (typed by use)
+                self.env[name] = value
+                continue
             if not assignable(declared, got):
                 raise ScriptError(f"argument {name!r} of {self.fn.__qualname__}() must be {describe_type(declared)}, "
-                                  f"got {describe_type(got)}", loc)
+                                  f"got {describe_type(got)}", loc, f"pass {describe_type(declared)} as {name}")
             if isinstance(value, Const) and isinstance(declared, FloatType) and isinstance(value.value, int):
                 value = Const(float(value.value))
             self.env[name] = value
         if kwargs:
-            raise ScriptError(f"{self.fn.__qualname__}() got an unexpected keyword argument {next(iter(kwargs))!r}", loc)
+            unexpected = next(iter(kwargs))
+            raise ScriptError(f"{self.fn.__qualname__}() got an unexpected keyword argument {unexpected!r}", loc)
 
     def compile_body(self) -> SV:
         """Compile the body (the env holds the arguments); the SV the function returns."""
@@ -208,8 +212,7 @@ class FunctionCompiler(ExpressionCompiler):
         if self.return_type is None:
             return
         got = type_of(ret)
-        if got is None or join(self.return_type, got) != self.return_type and not _tensor_like(
-                self.return_type, got):
+        if not assignable(self.return_type, got):
             raise self.error(f"the function is annotated to return {describe_type(self.return_type)} but "
                              f"returns {describe_type(got)}", self.tree.children[2],
                              "fix the annotation or the returned value")
@@ -535,7 +538,7 @@ class FunctionCompiler(ExpressionCompiler):
         """Compile a loop. Returns None when compilation goes on with `rest` as usual, or how
         the statement list ended when the loop consumed `rest` (unrolling, early return)."""
         if stmt.children[-1] is not None:
-            raise self.unsupported("else on a loop", stmt.children[-1], "use a flag variable")
+            raise self.unsupported(f"else on a {stmt.data.split('_')[0]} loop", stmt, "use a flag variable")
         if stmt.data == "while_stmt":
             cond_tree, suite, _ = stmt.children
             returned = self.emit_loop(stmt, _suite_stmts(suite), cond_tree=cond_tree)
@@ -553,7 +556,8 @@ class FunctionCompiler(ExpressionCompiler):
     def for_iterable(self, iter_tree) -> tuple:
         if isinstance(iter_tree, Tree) and iter_tree.data == "call":
             head = _dotted_name(iter_tree.children[0])
-            if head in ("range", "enumerate") and self.lookup_global(head, iter_tree) is getattr(builtins, head):
+            found = self.lookup_global(head, iter_tree) if head in ("range", "enumerate") else None
+            if isinstance(found, Callee) and found.fn is getattr(builtins, head):
                 args = [self.expr(a) for a in _call_args(iter_tree.children[1], self)]
                 if head == "range":
                     return ("range", self.range_args(args, iter_tree))

@@ -343,12 +343,20 @@ class ExpressionCompiler:
 
     def is_none(self, op: str, a: SV, b: SV, tree) -> SV:
         if not (isinstance(b, Const) and b.value is None):
-            raise self.unsupported("'is' with something other than None", tree, "use == to compare values")
+            return self.is_same(op, a, b, tree)
         t = type_of(a)
         if isinstance(t, OptionalType):
             test = self.s.add("prim::is_none", [a], None, [BoolType()], self.where(tree))
             return test if op == "is" else self.scalar_op("not", test, None, tree)
         return Const(isinstance(t, NoneType) == (op == "is"))
+
+    def is_same(self, op: str, a: SV, b: SV, tree) -> SV:
+        """`a is b` between tensors or modules: decided at compile time by SSA identity."""
+        if isinstance(a, Const) or isinstance(b, Const) or type_of(a) is not None and not isinstance(
+                type_of(a), TensorType):
+            raise self.unsupported("'is' with something other than None", tree, "use == to compare values")
+        same = a is b or isinstance(a, ModuleRef) and isinstance(b, ModuleRef) and a.module is b.module
+        return Const(same == (op == "is"))
 
     # ---- subscripts ----------------------------------------------------------------------------
     def expr_getitem(self, tree) -> SV:
@@ -386,6 +394,8 @@ class ExpressionCompiler:
         func_tree, arguments = tree.children
         callee = self.expr(func_tree)
         args, kwargs = self.call_arguments(arguments)
+        if isinstance(callee, ModuleRef) and _is_sequence(callee.module):
+            return self.call_sequential(callee, args, kwargs, tree)
         if isinstance(callee, ModuleRef):
             forward = getattr(type(callee.module), "forward", None)
             if forward is None:
@@ -403,14 +413,26 @@ class ExpressionCompiler:
             return self.inline(fn, callee.bound, args, kwargs, tree)
         if fn in (getattr(builtins, b) for b in _BUILTINS):
             return self.builtin(fn.__name__, args, kwargs, tree)
-        if lowering.is_eager_function(fn):
+        if lowering.is_eager_function(fn) and lowering.has_lowering(fn):
             return lowering.eager_function(self, fn, args, kwargs, tree)
+        if getattr(fn, "__module__", None) == "math" and all(isinstance(a, Const) for a in args) and not kwargs:
+            return Const(fn(*(a.value for a in args)))  # math on constants folds
         if _has_python_source(fn):
             return self.inline(fn, None, args, kwargs, tree)
         name = getattr(fn, "__qualname__", None) or callee.name or repr(fn)
         module = getattr(fn, "__module__", None)
         raise self.unsupported(f"calling {module + '.' if module and module != 'builtins' else ''}{name}",
                                func_tree, "call eager ops, submodules, methods or @jitscript.script functions")
+
+    def call_sequential(self, ref: ModuleRef, args: list, kwargs: dict, tree) -> SV:
+        """A Sequential applies its children in order (unrolled)."""
+        if len(args) != 1 or kwargs:
+            raise self.error("a Sequential takes one argument", tree)
+        out = args[0]
+        for child in self.sequence_items(ref, tree):
+            forward = type(child.module).forward
+            out = self.inline(forward, child, [out], {}, tree)
+        return out
 
     def call_arguments(self, arguments) -> tuple[list, dict]:
         args, kwargs = [], {}
@@ -439,13 +461,14 @@ class ExpressionCompiler:
         if kwargs:
             raise self.error(f"{name}() takes no keyword arguments in script", tree)
         if name in ("range", "enumerate"):
-            raise self.unsupported(f"{name}() outside a for loop header", tree, f"use {name}() as `for ... in {name}(...)`")
+            raise self.unsupported(f"{name}() outside a for loop header", tree,
+                                   f"use it as `for ... in {name}(...)`")
         if name == "len":
             return self.length(args[0], tree)
         if name in ("min", "max"):
             if len(args) < 2 or not all(_is_scalar(type_of(a)) for a in args):
                 raise self.unsupported(f"{name}() of anything but two or more scalars", tree,
-                                       f"use eager.{'amin' if name == 'min' else 'amax'} or eager.{name}imum for tensors")
+                                       f"use eager.{name}imum for tensors")
             out = args[0]
             for a in args[1:]:
                 out = self.scalar_op(name, out, a, tree)

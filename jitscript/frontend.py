@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,8 +56,13 @@ class SourceMap:
         """The file location of a (line, col) in the dedented text (both 1-based)."""
         file_line = line + self.first_line - 1
         text = self.file_lines[file_line - 1] if 0 < file_line <= len(self.file_lines) else ""
-        end = end_col + self.indent if end_col is not None and end_line == line else None
-        return SourceLoc(self.filename, file_line, col + self.indent, end, text)
+        start = col + self.indent
+        if end_col is not None and end_line == line:
+            end = end_col + self.indent
+        else:  # a construct over several lines: underline its first word (`if`, `for`, `try`)
+            word = re.match(r"\w*", text[start - 1:]).group() if text else ""
+            end = start + max(len(word), 1)
+        return SourceLoc(self.filename, file_line, start, end, text)
 
     def loc_of(self, item: Tree | Token) -> SourceLoc:
         """The location of a tree node or token (the start, with the end column on one line)."""

@@ -35,6 +35,12 @@ def is_eager_function(fn) -> bool:
     return module == "eager" or module.startswith("eager.")
 
 
+def has_lowering(fn) -> bool:
+    """Whether a call of eager function `fn` maps to a registry op (others are compiled from
+    their Python source, like user functions: composites such as `dropout`)."""
+    return fn.__name__ in _SPECIAL or fn.__name__ in REGISTRY
+
+
 # ---- entry points -------------------------------------------------------------------------------
 def tensor_binary(c, op: str, a: SV, b: SV, where) -> SV:
     name = _BINARY.get(op)
@@ -81,20 +87,35 @@ def eager_function(c, fn, args: list, kwargs: dict, where, name: str | None = No
         bound = inspect.signature(fn).bind(*args, **kwargs)
     except TypeError as exc:
         raise c.error(f"{name}(): {exc}", where) from None
-    bound.apply_defaults()
     operands, attrs = [], {}
-    for pname, value in bound.arguments.items():
+    params = inspect.signature(fn).parameters
+    for pname, param in params.items():
+        default = param.default
+        if pname not in bound.arguments:
+            if pname in op.attrs and default is not inspect.Parameter.empty:
+                attrs[pname] = default
+            elif pname not in op.attrs and default is None and not operands_done(op, operands):
+                operands.append(None)  # an absent optional operand (linear's bias)
+            continue
+        value = bound.arguments[pname]
         if pname in op.attrs:
             attrs[pname] = attribute(c, value, pname, name, where)
         elif isinstance(type_of(value), (TensorType, NoneType)) or value is None:
             operands.append(value)
         elif pname in ("input", "other", "self") or not operands:
             operands.append(value)
-        elif not (isinstance(value, Const) and value.value is None):
+        elif not (isinstance(value, Const) and value.value == default):
             raise c.error(f"{name}(): argument {pname!r} is not supported in script", where)
     if name in _PROMOTING:
         operands = promote(c, operands, where)
     return emit(c, name, operands, attrs, where)
+
+
+def operands_done(op, operands: list) -> bool:
+    """Whether an op already has all its operands (its forward's positional array params)."""
+    arrays = [p for p in inspect.signature(op.forward).parameters.values()
+              if p.kind is p.POSITIONAL_OR_KEYWORD and p.name not in op.attrs][1:]
+    return len(operands) >= len(arrays)
 
 
 def elementwise(c, name: str, operands: list, where) -> SV:
@@ -480,6 +501,22 @@ def matmul_rule(c, a, args, kwargs, where):
     return elementwise(c, "matmul", [a, args[0]], where)
 
 
+def chunk(c, x, args, kwargs, where):
+    """x.chunk(n, dim): slices of equal size (the last may be smaller); needs the dim's size."""
+    chunks = _const(args[0] if args else kwargs.pop("chunks"))
+    dim = _const(args[1] if len(args) > 1 else kwargs.pop("dim", Const(0)))
+    rank = _need_rank(c, x, where, "chunk")
+    dim %= rank
+    total = x.type.shape[dim]
+    if not isinstance(total, int):
+        raise c.error("chunk needs the size of the split dim at compile time", where,
+                      "pass example_inputs to jitscript.script")
+    step = max(-(-total // chunks), 1)
+    full = ("slice", None, None, None)
+    return TupleSV(tuple(emit(c, "getitem", [x], {"items": (full,) * dim + (("slice", s, min(s + step, total), None),)},
+                              where) for s in range(0, total, step)))
+
+
 def cast_rule(c, x, args, kwargs, where):
     dtype = _const(args[0] if args else kwargs.pop("dtype"))
     return cast(c, x, _dt.to_dtype(dtype), where)
@@ -490,5 +527,5 @@ _SPECIAL = {
     "reshape": reshape, "view": reshape, "flatten": flatten, "permute": permute, "transpose": transpose,
     "t": t, "expand": expand, "size": size_method, "to": to, "type": cast_rule, "cast": cast_rule,
     "dim": dim_method, "add": binary_with_alpha("add"), "sub": binary_with_alpha("sub"), "div": div,
-    "where": where_rule, "matmul": matmul_rule, "mm": matmul_rule, "bmm": matmul_rule,
+    "where": where_rule, "matmul": matmul_rule, "mm": matmul_rule, "bmm": matmul_rule, "chunk": chunk,
 }

@@ -16,7 +16,7 @@ from .frontend import parse_function
 from .ir import Value
 from .module import ScriptModule
 from .script_values import Const, ModuleRef, TupleSV, type_of
-from .types import TensorType, TupleType
+from .types import ListType, OptionalType, TensorType, TupleType
 from .verify import verify
 
 DEFAULT_TENSOR = TensorType(_dt.float32, None)
@@ -27,7 +27,8 @@ def script(obj, example_inputs: tuple | None = None) -> ScriptModule:
 
     A parameter annotated `Tensor` (or not annotated) is a float32 tensor of unknown shape;
     `example_inputs` fixes the dtype and shape of tensor parameters instead (which lets the
-    compiler check shapes and resolve negative dims). Raises `ScriptError` for anything
+    compiler check shapes and resolve negative dims); parameters after them keep their default
+    values as compile-time constants (e.g. `mask=None` folds away). Raises `ScriptError` for anything
     outside the script language, before anything runs.
     """
     if inspect.isfunction(obj) or inspect.ismethod(obj):
@@ -51,9 +52,12 @@ def compile_graph(fn: Callable, bound: ModuleRef | None, example_inputs: tuple |
     if bound is not None:
         compiler.env[params[0][0]] = bound
         params = params[1:]
+    if example_inputs is not None and len(example_inputs) < len(params):
+        compiler.bind_arguments(params[len(example_inputs):], [], {}, source_map.loc_of(tree))
+        params = params[:len(example_inputs)]
     tensor_types = _example_types(params, example_inputs)
     for (name, declared, _), example in zip(params, tensor_types):
-        ptype = example or (DEFAULT_TENSOR if declared == TensorType() else declared)
+        ptype = example or _with_default_dtype(declared)
         compiler.env[name] = session.graph.block.add_param(ptype, name)
     session.call_stack.append(fn)
     result = compiler.compile_body()
@@ -67,13 +71,24 @@ def compile_graph(fn: Callable, bound: ModuleRef | None, example_inputs: tuple |
     return verify(session.graph)
 
 
+def _with_default_dtype(t):
+    """`t` with every tensor of unknown dtype made float32 (the default dtype)."""
+    if isinstance(t, TensorType):
+        return DEFAULT_TENSOR if t.dtype is None and t.shape is None else t
+    if isinstance(t, (OptionalType, ListType)):
+        return type(t)(_with_default_dtype(t.elem))
+    if isinstance(t, TupleType):
+        return TupleType(tuple(_with_default_dtype(e) for e in t.elems))
+    return t
+
+
 def _example_types(params: list, example_inputs: tuple | None) -> list:
     if example_inputs is None:
         return [None] * len(params)
     if len(example_inputs) != len(params):
         raise ScriptError(f"example_inputs has {len(example_inputs)} value(s) for {len(params)} parameter(s)")
     out = []
-    for (name, declared, _), example in zip(params, example_inputs):
+    for (_name, declared, _), example in zip(params, example_inputs):
         if isinstance(declared, TensorType) and hasattr(example, "shape") and hasattr(example, "dtype"):
             out.append(TensorType(example.dtype, tuple(example.shape)))
         else:

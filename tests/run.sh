@@ -5,4 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q --disable-pip-version-check -e ".[test,examples]"
 python3 -m ruff check .
+# The C runtime: one Release build (libesm for export.native, esm-run, ctest), and the C tests
+# again under AddressSanitizer + UBSan (the malformed-file corpus must never crash).
+cmake -S native_runtime -B native_runtime/build -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake --build native_runtime/build -j 2 > /dev/null
+(cd native_runtime/build && ctest --output-on-failure)
+cmake -S native_runtime -B native_runtime/build-asan -DESM_SANITIZE=ON -DESM_BUILD_TOOLS=OFF -DCMAKE_BUILD_TYPE=Debug > /dev/null
+cmake --build native_runtime/build-asan -j 2 > /dev/null
+(cd native_runtime/build-asan && ctest --output-on-failure)
 python3 -m pytest -n 2 "$@"

@@ -1,0 +1,379 @@
+/* gemm.c - blocked, packed SGEMM (see gemm.h).
+ *
+ * Loop order (BLIS): for each NC-wide column block of B, for each KC-deep slice, pack
+ * B[kc x nc] into NR-wide row panels; for each MC-tall block of A pack A[mc x kc] into MR-tall
+ * column panels; then the micro-kernel computes every MR x NR tile of C from one A panel and
+ * one B panel, holding the tile in registers for the whole kc loop. Edge tiles go through a
+ * small stack buffer so the micro-kernels only ever see full tiles.
+ *
+ * The x86 micro-kernels are compiled with target attributes, so the library builds for the
+ * baseline ISA and picks the best kernel the running CPU supports (__builtin_cpu_supports). */
+#include "gemm.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define ESM_X86 1
+#include <immintrin.h>
+#endif
+#if defined(__aarch64__) || (defined(__ARM_NEON) && defined(__ARM_FEATURE_FMA))
+#define ESM_NEON 1
+#include <arm_neon.h>
+#endif
+
+/* c[i * ldc + j] for the MR x NR tile; `accumulate` adds to what is there. */
+typedef void (*ukr_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate);
+
+typedef struct gemm_kernel {
+    const char *name;
+    int mr, nr;         /* register tile */
+    int64_t mc, kc, nc; /* cache blocks: A block mc x kc in L2, B slice kc x nc in L3 */
+    ukr_fn ukr;
+    int (*supported)(void);
+} gemm_kernel;
+
+#define MAX_TILE (12 * 32)
+#define ALIGN_UP(x, a) (((x) + (a) - 1) / (a) * (a))
+
+/* ---- portable C micro-kernel (4 x 8; compilers vectorize the j loop) ------------------------- */
+static void ukr_c(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate)
+{
+    float acc[4][8];
+    int64_t p;
+    int i, j;
+    memset(acc, 0, sizeof acc);
+    for (p = 0; p < kc; p++, a += 4, b += 8)
+        for (i = 0; i < 4; i++)
+            for (j = 0; j < 8; j++) acc[i][j] += a[i] * b[j];
+    for (i = 0; i < 4; i++)
+        for (j = 0; j < 8; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+}
+
+static int always(void) { return 1; }
+
+#ifdef ESM_X86
+/* ---- AVX-512: 12 x 32 tile, 24 accumulators ------------------------------------------------- */
+#define AVX512_ROW(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = _mm512_setzero_ps();
+#define AVX512_FMA(i)                                   \
+    ai = _mm512_set1_ps(a[i]);                          \
+    c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);         \
+    c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);
+#define AVX512_STORE(i)                                                                   \
+    if (accumulate) {                                                                     \
+        c##i##0 = _mm512_add_ps(c##i##0, _mm512_loadu_ps(c + (i) * ldc));                 \
+        c##i##1 = _mm512_add_ps(c##i##1, _mm512_loadu_ps(c + (i) * ldc + 16));            \
+    }                                                                                     \
+    _mm512_storeu_ps(c + (i) * ldc, c##i##0);                                             \
+    _mm512_storeu_ps(c + (i) * ldc + 16, c##i##1);
+#define ROWS12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+
+__attribute__((target("avx512f,fma")))
+static void ukr_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate)
+{
+    int64_t p;
+    ROWS12(AVX512_ROW)
+    for (p = 0; p < kc; p++, a += 12, b += 32) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), ai;
+        ROWS12(AVX512_FMA)
+    }
+    ROWS12(AVX512_STORE)
+}
+
+static int has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+
+/* ---- AVX2 + FMA: 6 x 16 tile, 12 accumulators ---------------------------------------------- */
+#define AVX2_ROW(i) __m256 c##i##0 = _mm256_setzero_ps(), c##i##1 = _mm256_setzero_ps();
+#define AVX2_FMA(i)                                     \
+    ai = _mm256_broadcast_ss(a + (i));                  \
+    c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0);         \
+    c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);
+#define AVX2_STORE(i)                                                                     \
+    if (accumulate) {                                                                     \
+        c##i##0 = _mm256_add_ps(c##i##0, _mm256_loadu_ps(c + (i) * ldc));                 \
+        c##i##1 = _mm256_add_ps(c##i##1, _mm256_loadu_ps(c + (i) * ldc + 8));             \
+    }                                                                                     \
+    _mm256_storeu_ps(c + (i) * ldc, c##i##0);                                             \
+    _mm256_storeu_ps(c + (i) * ldc + 8, c##i##1);
+#define ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+
+__attribute__((target("avx2,fma")))
+static void ukr_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate)
+{
+    int64_t p;
+    ROWS6(AVX2_ROW)
+    for (p = 0; p < kc; p++, a += 6, b += 16) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), ai;
+        ROWS6(AVX2_FMA)
+    }
+    ROWS6(AVX2_STORE)
+}
+
+static int has_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+#endif
+
+#ifdef ESM_NEON
+/* ---- NEON: 8 x 8 tile, 16 accumulators (lane-indexed FMA) ----------------------------------- */
+#define NEON_ROW(i) float32x4_t c##i##0 = vdupq_n_f32(0), c##i##1 = vdupq_n_f32(0);
+#define NEON_FMA(i, av, lane)                                   \
+    c##i##0 = vfmaq_laneq_f32(c##i##0, b0, av, lane);           \
+    c##i##1 = vfmaq_laneq_f32(c##i##1, b1, av, lane);
+#define NEON_STORE(i)                                                                    \
+    if (accumulate) {                                                                    \
+        c##i##0 = vaddq_f32(c##i##0, vld1q_f32(c + (i) * ldc));                          \
+        c##i##1 = vaddq_f32(c##i##1, vld1q_f32(c + (i) * ldc + 4));                      \
+    }                                                                                    \
+    vst1q_f32(c + (i) * ldc, c##i##0);                                                   \
+    vst1q_f32(c + (i) * ldc + 4, c##i##1);
+#define ROWS8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+
+static void ukr_neon(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate)
+{
+    int64_t p;
+    ROWS8(NEON_ROW)
+    for (p = 0; p < kc; p++, a += 8, b += 8) {
+        float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4);
+        float32x4_t a0 = vld1q_f32(a), a1 = vld1q_f32(a + 4);
+        NEON_FMA(0, a0, 0) NEON_FMA(1, a0, 1) NEON_FMA(2, a0, 2) NEON_FMA(3, a0, 3)
+        NEON_FMA(4, a1, 0) NEON_FMA(5, a1, 1) NEON_FMA(6, a1, 2) NEON_FMA(7, a1, 3)
+    }
+    ROWS8(NEON_STORE)
+}
+#endif
+
+/* Best first; the last one always works. */
+static const gemm_kernel KERNELS[] = {
+#ifdef ESM_X86
+    {"avx512", 12, 32, 144, 384, 4096, ukr_avx512, has_avx512},
+    {"avx2", 6, 16, 144, 256, 4096, ukr_avx2, has_avx2},
+#endif
+#ifdef ESM_NEON
+    {"neon", 8, 8, 128, 256, 4096, ukr_neon, always},
+#endif
+    {"c", 4, 8, 128, 256, 4096, ukr_c, always},
+};
+#define NUM_KERNELS ((int)(sizeof KERNELS / sizeof KERNELS[0]))
+
+static const gemm_kernel *selected;
+
+static const gemm_kernel *kernel(void)
+{
+    int i;
+    if (selected) return selected;
+    for (i = 0; i < NUM_KERNELS; i++)
+        if (KERNELS[i].supported()) return selected = &KERNELS[i];
+    return selected = &KERNELS[NUM_KERNELS - 1];
+}
+
+const char *esm_sgemm_kernel_name(void) { return kernel()->name; }
+
+int esm_sgemm_select(const char *name)
+{
+    int i;
+    if (!name) {
+        selected = NULL;
+        return 1;
+    }
+    for (i = 0; i < NUM_KERNELS; i++)
+        if (strcmp(KERNELS[i].name, name) == 0 && KERNELS[i].supported()) {
+            selected = &KERNELS[i];
+            return 1;
+        }
+    return 0;
+}
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+static size_t scratch_for(const gemm_kernel *kr, int64_t m, int64_t n, int64_t k)
+{
+    int64_t kc = min64(k, kr->kc), mc = ALIGN_UP(min64(m, kr->mc), kr->mr), nc = ALIGN_UP(min64(n, kr->nc), kr->nr);
+    return (size_t)(mc * kc + kc * nc) * sizeof(float) + 128;
+}
+
+/* Enough for whichever kernel runs (esm_sgemm_select may switch it after prepare). */
+size_t esm_sgemm_scratch(int64_t m, int64_t n, int64_t k)
+{
+    size_t most = 0, s;
+    int i;
+    for (i = 0; i < NUM_KERNELS; i++)
+        if ((s = scratch_for(&KERNELS[i], m, n, k)) > most) most = s;
+    return most;
+}
+
+/* ---- packing --------------------------------------------------------------------------------- */
+/* A[i0 .. i0+mc) x [p0 .. p0+kc) into MR-row panels: panel[p * mr + i], zero rows past m. */
+static void pack_a(const esm_gemm *g, const gemm_kernel *kr, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+                   float *out)
+{
+    int64_t ir, p;
+    int i, mr = kr->mr;
+    for (ir = 0; ir < mc; ir += mr, out += kc * mr) {
+        int rows = (int)min64(mr, mc - ir);
+        for (i = 0; i < rows; i++) {
+            const float *src = g->a + (i0 + ir + i) * g->a_rs + p0 * g->a_cs;
+            if (g->a_cs == 1)
+                for (p = 0; p < kc; p++) out[p * mr + i] = src[p];
+            else
+                for (p = 0; p < kc; p++) out[p * mr + i] = src[p * g->a_cs];
+        }
+        for (; i < mr; i++)
+            for (p = 0; p < kc; p++) out[p * mr + i] = 0.0f;
+    }
+}
+
+/* B[p0 .. p0+kc) x [j0 .. j0+nc) into NR-column panels: panel[p * nr + j], zero columns past n. */
+static void pack_b(const esm_gemm *g, const gemm_kernel *kr, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                   float *out)
+{
+    int64_t jr, p;
+    int j, nr = kr->nr;
+    for (jr = 0; jr < nc; jr += nr, out += kc * nr) {
+        int cols = (int)min64(nr, nc - jr);
+        const float *src = g->b + p0 * g->b_rs + (j0 + jr) * g->b_cs;
+        if (g->b_cs == 1) {
+            for (p = 0; p < kc; p++) {
+                memcpy(out + p * nr, src + p * g->b_rs, (size_t)cols * sizeof(float));
+                for (j = cols; j < nr; j++) out[p * nr + j] = 0.0f;
+            }
+            continue;
+        }
+        for (j = 0; j < cols; j++)
+            for (p = 0; p < kc; p++) out[p * nr + j] = src[p * g->b_rs + j * g->b_cs];
+        for (; j < nr; j++)
+            for (p = 0; p < kc; p++) out[p * nr + j] = 0.0f;
+    }
+}
+
+/* ---- small m: rows of A times B without packing (a linear layer at batch 1) ------------------ */
+/* Eight independent partial sums per row so the compiler vectorizes without reassociating. */
+static float dot(const float *x, const float *w, int64_t k)
+{
+    float part[8] = {0, 0, 0, 0, 0, 0, 0, 0}, total = 0;
+    int64_t p = 0;
+    int l;
+    for (; p + 8 <= k; p += 8)
+        for (l = 0; l < 8; l++) part[l] += x[p + l] * w[p + l];
+    for (; p < k; p++) total += x[p] * w[p];
+    for (l = 0; l < 8; l++) total += part[l];
+    return total;
+}
+
+#ifdef ESM_X86
+__attribute__((target("avx2,fma")))
+static float dot_avx2(const float *x, const float *w, int64_t k)
+{
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    float lanes[8], total = 0;
+    int64_t p = 0;
+    int l;
+    for (; p + 32 <= k; p += 32) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p), _mm256_loadu_ps(w + p), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p + 8), _mm256_loadu_ps(w + p + 8), s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p + 16), _mm256_loadu_ps(w + p + 16), s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p + 24), _mm256_loadu_ps(w + p + 24), s3);
+    }
+    for (; p + 8 <= k; p += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p), _mm256_loadu_ps(w + p), s0);
+    _mm256_storeu_ps(lanes, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; p < k; p++) total += x[p] * w[p];
+    for (l = 0; l < 8; l++) total += lanes[l];
+    return total;
+}
+#endif
+
+/* C[i][j] = dot(A row i, B column j) when both are contiguous along k. */
+static void small_m_dot(const esm_gemm *g)
+{
+    float (*dotf)(const float *, const float *, int64_t) = dot;
+    int64_t i, j;
+#ifdef ESM_X86
+    if (kernel()->ukr != ukr_c && has_avx2()) dotf = dot_avx2;
+#endif
+    for (i = 0; i < g->m; i++)
+        for (j = 0; j < g->n; j++) {
+            float v = dotf(g->a + i * g->a_rs, g->b + j * g->b_cs, g->k);
+            float *c = g->c + i * g->ldc + j;
+            *c = g->accumulate ? *c + v : v;
+        }
+}
+
+/* C row i += A[i][p] * B row p, when B's rows are contiguous. */
+static void small_m_axpy(const esm_gemm *g)
+{
+    int64_t i, j, p;
+    for (i = 0; i < g->m; i++) {
+        float *c = g->c + i * g->ldc;
+        if (!g->accumulate) memset(c, 0, (size_t)g->n * sizeof(float));
+        for (p = 0; p < g->k; p++) {
+            const float av = g->a[i * g->a_rs + p * g->a_cs], *brow = g->b + p * g->b_rs;
+            for (j = 0; j < g->n; j++) c[j] += av * brow[j];
+        }
+    }
+}
+
+/* ---- driver ---------------------------------------------------------------------------------- */
+static void add_bias(const esm_gemm *g)
+{
+    int64_t i, j;
+    for (i = 0; i < g->m; i++) {
+        float *c = g->c + i * g->ldc;
+        if (g->bias_per_row)
+            for (j = 0; j < g->n; j++) c[j] += g->bias[i];
+        else
+            for (j = 0; j < g->n; j++) c[j] += g->bias[j];
+    }
+}
+
+/* One MR x NR tile (possibly cut at the matrix edge) of C. */
+static void run_tile(const gemm_kernel *kr, int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc,
+                     int rows, int cols, int accumulate)
+{
+    float tmp[MAX_TILE];
+    int i, j;
+    if (rows == kr->mr && cols == kr->nr) {
+        kr->ukr(kc, ap, bp, c, ldc, accumulate);
+        return;
+    }
+    kr->ukr(kc, ap, bp, tmp, kr->nr, 0);
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < cols; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + tmp[i * kr->nr + j] : tmp[i * kr->nr + j];
+}
+
+static void packed(const esm_gemm *g, void *scratch)
+{
+    const gemm_kernel *kr = kernel();
+    float *bp = (float *)ALIGN_UP((uintptr_t)scratch, 64);
+    float *ap = bp + min64(g->k, kr->kc) * ALIGN_UP(min64(g->n, kr->nc), kr->nr);
+    int64_t jc, pc, ic, jr, ir;
+    for (jc = 0; jc < g->n; jc += kr->nc) {
+        int64_t nc = min64(kr->nc, g->n - jc);
+        for (pc = 0; pc < g->k; pc += kr->kc) {
+            int64_t kc = min64(kr->kc, g->k - pc);
+            int accumulate = g->accumulate || pc > 0;
+            pack_b(g, kr, pc, kc, jc, nc, bp);
+            for (ic = 0; ic < g->m; ic += kr->mc) {
+                int64_t mc = min64(kr->mc, g->m - ic);
+                pack_a(g, kr, ic, mc, pc, kc, ap);
+                for (jr = 0; jr < nc; jr += kr->nr)
+                    for (ir = 0; ir < mc; ir += kr->mr)
+                        run_tile(kr, kc, ap + ir * kc, bp + jr * kc, g->c + (ic + ir) * g->ldc + jc + jr, g->ldc,
+                                 (int)min64(kr->mr, mc - ir), (int)min64(kr->nr, nc - jr), accumulate);
+            }
+        }
+    }
+}
+
+void esm_sgemm(const esm_gemm *g, void *scratch)
+{
+    int64_t i;
+    if (g->m <= 0 || g->n <= 0) return;
+    if (g->k <= 0) {
+        if (!g->accumulate)
+            for (i = 0; i < g->m; i++) memset(g->c + i * g->ldc, 0, (size_t)g->n * sizeof(float));
+    } else if (g->m < 4 && g->a_cs == 1 && g->b_rs == 1) {
+        small_m_dot(g);
+    } else if (g->m < 4 && g->b_cs == 1) {
+        small_m_axpy(g);
+    } else {
+        packed(g, scratch);
+    }
+    if (g->bias) add_bias(g);
+}

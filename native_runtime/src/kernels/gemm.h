@@ -1,0 +1,35 @@
+/* gemm.h - single-precision matrix multiply for the kernels (internal).
+ *
+ * C[i][j] (+)= sum_p A[i][p] * B[p][j] (+ bias). A and B are read through element strides,
+ * so transposed operands cost nothing extra: packing reads them once into cache-sized panels
+ * (BLIS's loop order), and a register-blocked micro-kernel chosen at run time by CPU feature
+ * detection (AVX-512, AVX2/FMA, NEON, or portable C) does the arithmetic. */
+#ifndef ESM_GEMM_H
+#define ESM_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct esm_gemm {
+    int64_t m, n, k;
+    const float *a; /* A[i][p] = a[i * a_rs + p * a_cs] */
+    int64_t a_rs, a_cs;
+    const float *b; /* B[p][j] = b[p * b_rs + j * b_cs] */
+    int64_t b_rs, b_cs;
+    float *c; /* C[i][j] = c[i * ldc + j] */
+    int64_t ldc;
+    const float *bias; /* NULL, or added to every row (bias[j]) or column (bias[i]) */
+    int bias_per_row;  /* 1: bias[i] for row i (conv's per-channel bias) */
+    int accumulate;    /* 1: C += A B; 0: C = A B */
+} esm_gemm;
+
+/* Bytes of scratch esm_sgemm needs for these sizes (packing buffers, 64-byte aligned inside). */
+size_t esm_sgemm_scratch(int64_t m, int64_t n, int64_t k);
+void esm_sgemm(const esm_gemm *g, void *scratch);
+/* The micro-kernel this CPU runs: "avx512", "avx2", "neon" or "c". */
+const char *esm_sgemm_kernel_name(void);
+/* Force a kernel by name (benchmarks and tests; NULL: back to the detected one); returns 0
+ * when the name is unknown or this CPU cannot run it. */
+int esm_sgemm_select(const char *name);
+
+#endif

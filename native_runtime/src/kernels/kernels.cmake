@@ -1,0 +1,27 @@
+# kernels.cmake - the kernel sources of libesm; the core's CMakeLists.txt includes this file
+# and adds ${ESM_KERNEL_SOURCES} to the library.
+set(ESM_KERNEL_DIR ${CMAKE_CURRENT_LIST_DIR})
+set(ESM_KERNEL_SOURCES
+    ${ESM_KERNEL_DIR}/util.c
+    ${ESM_KERNEL_DIR}/iter.c
+    ${ESM_KERNEL_DIR}/registry.c
+    ${ESM_KERNEL_DIR}/gemm.c
+    ${ESM_KERNEL_DIR}/binary.c
+    ${ESM_KERNEL_DIR}/unary.c
+    ${ESM_KERNEL_DIR}/where.c
+    ${ESM_KERNEL_DIR}/cast.c
+    ${ESM_KERNEL_DIR}/reduce.c
+    ${ESM_KERNEL_DIR}/shape.c
+    ${ESM_KERNEL_DIR}/matmul.c
+)
+
+# The kernels' own unit tests (hand-built nodes, hand-computed references); the core adds
+# them to CTest with: if(BUILD_TESTING) esm_add_kernel_tests() endif()
+function(esm_add_kernel_tests)
+    add_executable(test_kernels ${ESM_KERNEL_DIR}/../../tests/test_kernels.c ${ESM_KERNEL_SOURCES})
+    target_include_directories(test_kernels PRIVATE ${ESM_KERNEL_DIR}/../../include)
+    target_link_libraries(test_kernels PRIVATE m)
+    add_test(NAME kernels COMMAND test_kernels)
+    add_executable(bench_gemm ${ESM_KERNEL_DIR}/../../bench/bench_gemm.c ${ESM_KERNEL_DIR}/gemm.c)
+    target_include_directories(bench_gemm PRIVATE ${ESM_KERNEL_DIR}/../../include)
+endfunction()

@@ -1,0 +1,162 @@
+/* unary.c - unary elementwise ops: math, activations, predicates. Inputs are contiguous, so a
+ * flat loop per (op, dtype) suffices; <tgmath.h> lets one expression serve float and double. */
+#include <string.h>
+#include <tgmath.h>
+
+#include "kernels.h"
+#include "kutil.h"
+
+/* Attribute values an op reads (leaky_relu's slope, softplus's beta/threshold, clamp's bounds). */
+typedef struct uparams {
+    double a, b;
+    int mode;
+} uparams;
+
+typedef void (*unary_fn)(const void *in, void *out, int64_t n, const uparams *p);
+typedef esm_status (*params_fn)(esm_node_ctx *ctx, uparams *p);
+
+/* `x` is the element, `elem` its type, `p` the params. */
+#define UNARY_LOOP(NAME, T, R, EXPR)                                                   \
+    static void NAME(const void *in, void *out, int64_t n, const uparams *p)           \
+    {                                                                                  \
+        typedef T elem;                                                                \
+        const T *xs = (const T *)in;                                                   \
+        R *ys = (R *)out;                                                              \
+        int64_t i;                                                                     \
+        (void)p;                                                                       \
+        for (i = 0; i < n; i++) {                                                      \
+            elem x = xs[i];                                                            \
+            ys[i] = (R)(EXPR);                                                         \
+        }                                                                              \
+    }
+
+#define FLOAT_LOOPS(NAME, EXPR)                  \
+    UNARY_LOOP(NAME##_f32, float, float, EXPR)   \
+    UNARY_LOOP(NAME##_f64, double, double, EXPR) \
+    static const unary_fn NAME##_loops[5] = {NAME##_f32, NAME##_f64, NULL, NULL, NULL};
+
+#define NUMERIC_LOOPS(NAME, EXPR)                   \
+    UNARY_LOOP(NAME##_f32, float, float, EXPR)      \
+    UNARY_LOOP(NAME##_f64, double, double, EXPR)    \
+    UNARY_LOOP(NAME##_i32, int32_t, int32_t, EXPR)  \
+    UNARY_LOOP(NAME##_i64, int64_t, int64_t, EXPR)  \
+    static const unary_fn NAME##_loops[5] = {NAME##_f32, NAME##_f64, NAME##_i32, NAME##_i64, NULL};
+
+#define PREDICATE_LOOPS(NAME, EXPR)                  \
+    UNARY_LOOP(NAME##_f32, float, uint8_t, EXPR)     \
+    UNARY_LOOP(NAME##_f64, double, uint8_t, EXPR)    \
+    UNARY_LOOP(NAME##_i32, int32_t, uint8_t, EXPR)   \
+    UNARY_LOOP(NAME##_i64, int64_t, uint8_t, EXPR)   \
+    UNARY_LOOP(NAME##_b8, uint8_t, uint8_t, EXPR)    \
+    static const unary_fn NAME##_loops[5] = {NAME##_f32, NAME##_f64, NAME##_i32, NAME##_i64, NAME##_b8};
+
+#define SQRT1_2 0.70710678118654752440
+#define SQRT_2_OVER_PI 0.79788456080286535588
+
+NUMERIC_LOOPS(neg, -x)
+NUMERIC_LOOPS(abs, x < 0 ? -x : x)
+NUMERIC_LOOPS(sign, x > 0 ? (elem)1 : x < 0 ? (elem)-1 : x)
+NUMERIC_LOOPS(relu, x < 0 ? (elem)0 : x)
+NUMERIC_LOOPS(leaky_relu, x > 0 ? x : (elem)(x * p->a))
+NUMERIC_LOOPS(clamp, x < p->a ? (elem)p->a : x > p->b ? (elem)p->b : x)
+NUMERIC_LOOPS(floor, floor(x))
+NUMERIC_LOOPS(trunc, trunc(x))
+FLOAT_LOOPS(exp, exp(x))
+FLOAT_LOOPS(log, log(x))
+FLOAT_LOOPS(sqrt, sqrt(x))
+FLOAT_LOOPS(rsqrt, (elem)1 / sqrt(x))
+FLOAT_LOOPS(sin, sin(x))
+FLOAT_LOOPS(cos, cos(x))
+FLOAT_LOOPS(tanh, tanh(x))
+/* exp of a non-positive argument only: no overflow for large |x| */
+FLOAT_LOOPS(sigmoid, x >= 0 ? (elem)1 / ((elem)1 + exp(-x)) : exp(x) / ((elem)1 + exp(x)))
+FLOAT_LOOPS(silu, x >= 0 ? x / ((elem)1 + exp(-x)) : x * exp(x) / ((elem)1 + exp(x)))
+FLOAT_LOOPS(erf, erf(x))
+FLOAT_LOOPS(gelu, p->mode ? (elem)0.5 * x * ((elem)1 + tanh((elem)SQRT_2_OVER_PI * (x + (elem)0.044715 * x * x * x)))
+                          : (elem)0.5 * x * ((elem)1 + erf(x * (elem)SQRT1_2)))
+FLOAT_LOOPS(softplus, x * (elem)p->a > (elem)p->b
+                          ? x
+                          : (fmax(x * (elem)p->a, (elem)0) + log1p(exp(-fabs(x * (elem)p->a)))) / (elem)p->a)
+PREDICATE_LOOPS(logical_not, x == 0)
+PREDICATE_LOOPS(isnan, x != x)
+
+/* ---- attributes ------------------------------------------------------------------------------ */
+static esm_status leaky_relu_params(esm_node_ctx *ctx, uparams *p)
+{
+    return esm_attr_float(ctx, "negative_slope", 0.01, &p->a);
+}
+
+static esm_status softplus_params(esm_node_ctx *ctx, uparams *p)
+{
+    ESM_TRY(esm_attr_float(ctx, "beta", 1.0, &p->a));
+    return esm_attr_float(ctx, "threshold", 20.0, &p->b);
+}
+
+static esm_status clamp_params(esm_node_ctx *ctx, uparams *p)
+{
+    ESM_TRY(esm_attr_float(ctx, "min", -HUGE_VAL, &p->a));
+    return esm_attr_float(ctx, "max", HUGE_VAL, &p->b);
+}
+
+static esm_status gelu_params(esm_node_ctx *ctx, uparams *p)
+{
+    const char *approximate;
+    ESM_TRY(esm_attr_string(ctx, "approximate", "none", &approximate));
+    if (strcmp(approximate, "none") != 0 && strcmp(approximate, "tanh") != 0)
+        return esm_kernel_fail(ctx, ESM_ERR_UNSUPPORTED, "approximate='%s' (expected 'none' or 'tanh')",
+                               approximate);
+    p->mode = strcmp(approximate, "tanh") == 0;
+    return ESM_OK;
+}
+
+/* ---- prepare / eval -------------------------------------------------------------------------- */
+static esm_status unary_prepare(esm_node_ctx *ctx, const unary_fn *loops, params_fn params, int to_bool)
+{
+    const esm_tensor *x;
+    uparams p = {0, 0, 0};
+    ESM_TRY(esm_check_arity(ctx, 1, 1));
+    ESM_TRY(esm_check_dtype(ctx, 0, ESM_ANY));
+    x = ctx->inputs[0];
+    if (!loops[x->dtype])
+        return esm_kernel_fail(ctx, ESM_ERR_UNSUPPORTED, "no kernel for dtype %s", esm_dtype_name(x->dtype));
+    if (params) ESM_TRY(params(ctx, &p));
+    esm_set_output(ctx->outputs[0], to_bool ? ESM_BOOL : x->dtype, x->ndim, x->shape);
+    return ESM_OK;
+}
+
+static esm_status unary_eval(esm_node_ctx *ctx, const unary_fn *loops, params_fn params)
+{
+    const esm_tensor *x = ctx->inputs[0];
+    uparams p = {0, 0, 0};
+    if (params) ESM_TRY(params(ctx, &p));
+    loops[x->dtype](x->data, ctx->outputs[0]->data, esm_numel(x), &p);
+    return ESM_OK;
+}
+
+#define UNARY_KERNEL(NAME, PARAMS, TO_BOOL)                                                          \
+    static esm_status NAME##_prepare(esm_node_ctx *ctx) { return unary_prepare(ctx, NAME##_loops, PARAMS, TO_BOOL); } \
+    static esm_status NAME##_eval(esm_node_ctx *ctx) { return unary_eval(ctx, NAME##_loops, PARAMS); } \
+    const esm_kernel esm_k_##NAME = {#NAME, NAME##_prepare, NAME##_eval};
+
+UNARY_KERNEL(neg, NULL, 0)
+UNARY_KERNEL(abs, NULL, 0)
+UNARY_KERNEL(sign, NULL, 0)
+UNARY_KERNEL(relu, NULL, 0)
+UNARY_KERNEL(leaky_relu, leaky_relu_params, 0)
+UNARY_KERNEL(clamp, clamp_params, 0)
+UNARY_KERNEL(floor, NULL, 0)
+UNARY_KERNEL(trunc, NULL, 0)
+UNARY_KERNEL(exp, NULL, 0)
+UNARY_KERNEL(log, NULL, 0)
+UNARY_KERNEL(sqrt, NULL, 0)
+UNARY_KERNEL(rsqrt, NULL, 0)
+UNARY_KERNEL(sin, NULL, 0)
+UNARY_KERNEL(cos, NULL, 0)
+UNARY_KERNEL(tanh, NULL, 0)
+UNARY_KERNEL(sigmoid, NULL, 0)
+UNARY_KERNEL(silu, NULL, 0)
+UNARY_KERNEL(erf, NULL, 0)
+UNARY_KERNEL(gelu, gelu_params, 0)
+UNARY_KERNEL(softplus, softplus_params, 0)
+UNARY_KERNEL(logical_not, NULL, 1)
+UNARY_KERNEL(isnan, NULL, 1)

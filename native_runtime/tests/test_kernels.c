@@ -1,0 +1,646 @@
+/* test_kernels.c - unit tests of the kernels, calling prepare/eval directly on hand-built
+ * nodes and comparing with references computed here in double precision. Exit status 0 when
+ * every check passes. */
+#include "kernel_harness.h"
+
+#include "../src/kernels/gemm.h"
+
+static const int64_t S2x3[] = {2, 3}, S3[] = {3};
+
+/* ---- registry -------------------------------------------------------------------------------- */
+static void test_registry_is_sorted_and_found(void)
+{
+    int32_t i, n = esm_kernel_count();
+    CHECK(n > 40, "only %d kernels", (int)n);
+    for (i = 1; i < n; i++)
+        CHECK(strcmp(esm_kernel_at(i - 1)->name, esm_kernel_at(i)->name) < 0, "%s before %s",
+              esm_kernel_at(i - 1)->name, esm_kernel_at(i)->name);
+    for (i = 0; i < n; i++) CHECK(esm_find_kernel(esm_kernel_at(i)->name) == esm_kernel_at(i), "find %d", (int)i);
+    CHECK(esm_find_kernel("no_such_op") == NULL, "unknown op found");
+    CHECK(esm_kernel_at(n) == NULL, "index past the end");
+}
+
+/* ---- binary ---------------------------------------------------------------------------------- */
+static void test_add_broadcasts_a_row(void)
+{
+    const float a[] = {1, 2, 3, 4, 5, 6}, b[] = {10, 20, 30};
+    const double want[] = {11, 22, 33, 14, 25, 36};
+    test_node t;
+    node_init(&t, "add");
+    node_input(&t, ESM_FLOAT32, 2, S2x3, a);
+    node_input(&t, ESM_FLOAT32, 1, S3, b);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(shape_is(&t.out[0], 2, S2x3), "shape");
+    check_f32("add", t.out[0].data, want, 6, 0);
+    node_free(&t);
+}
+
+static void test_sub_broadcasts_both_sides(void)
+{
+    const int64_t col[] = {2, 1}, out_shape[] = {2, 3};
+    const float a[] = {1, 2}, b[] = {10, 20, 30};
+    const double want[] = {-9, -19, -29, -8, -18, -28};
+    test_node t;
+    node_init(&t, "sub");
+    node_input(&t, ESM_FLOAT32, 2, col, a);
+    node_input(&t, ESM_FLOAT32, 1, S3, b);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(shape_is(&t.out[0], 2, out_shape), "shape");
+    check_f32("sub", t.out[0].data, want, 6, 0);
+    node_free(&t);
+}
+
+static void test_int_mul_wraps_and_int_div_gives_float(void)
+{
+    const int32_t a[] = {7, -7, 2147483647}, b[] = {2, 2, 2};
+    const int32_t want_mul[] = {14, -14, -2};
+    const double want_div[] = {3.5, -3.5, 1073741823.5};
+    test_node t;
+    node_init(&t, "mul");
+    node_input(&t, ESM_INT32, 1, S3, a);
+    node_input(&t, ESM_INT32, 1, S3, b);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(memcmp(t.out[0].data, want_mul, sizeof want_mul) == 0, "int32 mul");
+    node_free(&t);
+    node_init(&t, "div");
+    node_input(&t, ESM_INT32, 1, S3, a);
+    node_input(&t, ESM_INT32, 1, S3, b);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(t.out[0].dtype == ESM_FLOAT32, "div of ints is float32");
+    check_f32("div", t.out[0].data, want_div, 3, 1e-7);
+    node_free(&t);
+}
+
+static void test_pow_maximum_minimum(void)
+{
+    const float a[] = {2, NAN, -1}, b[] = {3, 1, 0.5f};
+    const double want_pow[] = {8, NAN, NAN}, want_max[] = {3, NAN, 0.5}, want_min[] = {2, NAN, -1};
+    const int64_t ia[] = {3, -2, 5}, ib[] = {4, 3, 0}, want_ipow[] = {81, -8, 1};
+    test_node t;
+    node_init(&t, "pow");
+    node_input(&t, ESM_FLOAT32, 1, S3, a);
+    node_input(&t, ESM_FLOAT32, 1, S3, b);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    check_f32("pow", t.out[0].data, want_pow, 3, 1e-7);
+    node_free(&t);
+    node_init(&t, "maximum");
+    node_input(&t, ESM_FLOAT32, 1, S3, a);
+    node_input(&t, ESM_FLOAT32, 1, S3, b);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    check_f32("maximum", t.out[0].data, want_max, 3, 0);
+    node_free(&t);
+    node_init(&t, "minimum");
+    node_input(&t, ESM_FLOAT32, 1, S3, a);
+    node_input(&t, ESM_FLOAT32, 1, S3, b);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    check_f32("minimum", t.out[0].data, want_min, 3, 0);
+    node_free(&t);
+    node_init(&t, "pow");
+    node_input(&t, ESM_INT64, 1, S3, ia);
+    node_input(&t, ESM_INT64, 1, S3, ib);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(memcmp(t.out[0].data, want_ipow, sizeof want_ipow) == 0, "int64 pow");
+    node_free(&t);
+}
+
+static void test_comparisons_and_logic_give_bool(void)
+{
+    static const struct { const char *op; uint8_t want[3]; } cases[] = {
+        {"eq", {0, 1, 0}}, {"ne", {1, 0, 1}}, {"lt", {1, 0, 0}}, {"le", {1, 1, 0}},
+        {"gt", {0, 0, 1}}, {"ge", {0, 1, 1}}, {"logical_and", {0, 1, 1}}, {"logical_or", {1, 1, 1}},
+        {"logical_xor", {1, 0, 0}},
+    };
+    const int64_t a[] = {0, 2, 5}, b[] = {1, 2, 3};
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        test_node t;
+        node_init(&t, cases[i].op);
+        node_input(&t, ESM_INT64, 1, S3, a);
+        node_input(&t, ESM_INT64, 1, S3, b);
+        CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+        CHECK(t.out[0].dtype == ESM_BOOL, "%s dtype", cases[i].op);
+        CHECK(memcmp(t.out[0].data, cases[i].want, 3) == 0, "%s values", cases[i].op);
+        node_free(&t);
+    }
+}
+
+static void test_bad_broadcast_names_the_shapes(void)
+{
+    const int64_t s4[] = {4};
+    const float a[6] = {0}, b[4] = {0};
+    test_node t;
+    node_init(&t, "add");
+    t.ctx.node_index = 7;
+    node_input(&t, ESM_FLOAT32, 2, S2x3, a);
+    node_input(&t, ESM_FLOAT32, 1, s4, b);
+    CHECK(node_run(&t) == ESM_ERR_SHAPE, "status");
+    CHECK(strstr(t.error, "node 7 (add)") && strstr(t.error, "(2, 3)") && strstr(t.error, "(4,)"), "%s", t.error);
+    node_free(&t);
+}
+
+static void test_mixed_dtypes_are_unsupported(void)
+{
+    const float a[3] = {0};
+    const int32_t b[3] = {0};
+    test_node t;
+    node_init(&t, "add");
+    node_input(&t, ESM_FLOAT32, 1, S3, a);
+    node_input(&t, ESM_INT32, 1, S3, b);
+    CHECK(node_run(&t) == ESM_ERR_UNSUPPORTED, "status");
+    CHECK(strstr(t.error, "int32") && strstr(t.error, "float32"), "%s", t.error);
+    node_free(&t);
+}
+
+/* ---- unary ----------------------------------------------------------------------------------- */
+static double ref_sigmoid(double x) { return 1 / (1 + exp(-x)); }
+static double ref_silu(double x) { return x / (1 + exp(-x)); }
+static double ref_gelu(double x) { return 0.5 * x * (1 + erf(x / sqrt(2.0))); }
+static double ref_rsqrt(double x) { return 1 / sqrt(x); }
+static double ref_relu(double x) { return x > 0 ? x : 0; }
+static double ref_neg(double x) { return -x; }
+static double ref_sign(double x) { return x > 0 ? 1 : x < 0 ? -1 : 0; }
+static double ref_softplus(double x) { return log1p(exp(x)); }
+
+static void test_unary_float_ops_match_libm(void)
+{
+    static const struct { const char *op; double (*ref)(double); int positive_only; } cases[] = {
+        {"abs", fabs, 0}, {"cos", cos, 0}, {"erf", erf, 0}, {"exp", exp, 0}, {"floor", floor, 0},
+        {"gelu", ref_gelu, 0}, {"log", log, 1}, {"neg", ref_neg, 0}, {"relu", ref_relu, 0},
+        {"rsqrt", ref_rsqrt, 1}, {"sigmoid", ref_sigmoid, 0}, {"sign", ref_sign, 0}, {"silu", ref_silu, 0},
+        {"sin", sin, 0}, {"softplus", ref_softplus, 0}, {"sqrt", sqrt, 1}, {"tanh", tanh, 0},
+        {"trunc", trunc, 0},
+    };
+    const int64_t shape[] = {9};
+    const float xs[9] = {-30.5f, -3.25f, -1, -0.5f, 0, 0.75f, 1.5f, 4, 30.5f};
+    size_t c;
+    for (c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        float in[9];
+        double want[9], want64[9];
+        int i;
+        test_node t;
+        for (i = 0; i < 9; i++) {
+            in[i] = cases[c].positive_only ? fabsf(xs[i]) + 0.125f : xs[i];
+            want[i] = cases[c].ref(in[i]);
+        }
+        node_init(&t, cases[c].op);
+        node_input(&t, ESM_FLOAT32, 1, shape, in);
+        CHECK(node_run(&t) == ESM_OK, "%s: %s", cases[c].op, t.error);
+        check_f32(cases[c].op, t.out[0].data, want, 9, 2e-6);
+        node_free(&t);
+        { /* float64 runs in double: tight tolerance */
+            double in64[9];
+            for (i = 0; i < 9; i++) in64[i] = in[i];
+            node_init(&t, cases[c].op);
+            node_input(&t, ESM_FLOAT64, 1, shape, in64);
+            CHECK(node_run(&t) == ESM_OK, "%s: %s", cases[c].op, t.error);
+            for (i = 0; i < 9; i++) want64[i] = ((double *)t.out[0].data)[i];
+            for (i = 0; i < 9; i++) CHECK(close_f(want64[i], want[i], 1e-12), "%s f64[%d]", cases[c].op, i);
+            node_free(&t);
+        }
+    }
+}
+
+static void test_unary_attributes(void)
+{
+    const float x[] = {-2, 0.5f, 3};
+    const double leaky[] = {-0.2, 0.5, 3}, clamp_lo[] = {0, 0.5, 3}, clamp_both[] = {-1, 0.5, 1};
+    double gelu_tanh[3], softplus_b2[3];
+    int i;
+    test_node t;
+    for (i = 0; i < 3; i++) {
+        double v = x[i];
+        gelu_tanh[i] = 0.5 * v * (1 + tanh(sqrt(2 / 3.14159265358979323846) * (v + 0.044715 * v * v * v)));
+        softplus_b2[i] = 2 * v > 5 ? v : log1p(exp(2 * v)) / 2;
+    }
+    node_init(&t, "leaky_relu");
+    node_input(&t, ESM_FLOAT32, 1, S3, x);
+    attr_float(&t, "negative_slope", 0.1);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    check_f32("leaky_relu", t.out[0].data, leaky, 3, 1e-7);
+    node_free(&t);
+    node_init(&t, "clamp");
+    node_input(&t, ESM_FLOAT32, 1, S3, x);
+    attr_int(&t, "min", 0);
+    node_attr(&t, "max", ESM_ATTR_NONE);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    check_f32("clamp min only", t.out[0].data, clamp_lo, 3, 0);
+    node_free(&t);
+    node_init(&t, "clamp");
+    node_input(&t, ESM_FLOAT32, 1, S3, x);
+    attr_float(&t, "min", -1);
+    attr_float(&t, "max", 1);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    check_f32("clamp", t.out[0].data, clamp_both, 3, 0);
+    node_free(&t);
+    node_init(&t, "gelu");
+    node_input(&t, ESM_FLOAT32, 1, S3, x);
+    attr_string(&t, "approximate", "tanh");
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    check_f32("gelu tanh", t.out[0].data, gelu_tanh, 3, 1e-6);
+    node_free(&t);
+    node_init(&t, "softplus");
+    node_input(&t, ESM_FLOAT32, 1, S3, x);
+    attr_float(&t, "beta", 2);
+    attr_float(&t, "threshold", 5);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    check_f32("softplus", t.out[0].data, softplus_b2, 3, 1e-6);
+    node_free(&t);
+    node_init(&t, "gelu");
+    node_input(&t, ESM_FLOAT32, 1, S3, x);
+    attr_string(&t, "approximate", "erf");
+    CHECK(node_run(&t) == ESM_ERR_UNSUPPORTED && strstr(t.error, "erf"), "%s", t.error);
+    node_free(&t);
+}
+
+static void test_predicates_and_int_unary(void)
+{
+    const float x[] = {NAN, 0, -1};
+    const int32_t ix[] = {-3, 0, 4}, want_abs[] = {3, 0, 4}, want_relu[] = {0, 0, 4};
+    const uint8_t want_nan[] = {1, 0, 0}, want_not[] = {0, 1, 0};
+    test_node t;
+    node_init(&t, "isnan");
+    node_input(&t, ESM_FLOAT32, 1, S3, x);
+    CHECK(node_run(&t) == ESM_OK && t.out[0].dtype == ESM_BOOL, "%s", t.error);
+    CHECK(memcmp(t.out[0].data, want_nan, 3) == 0, "isnan");
+    node_free(&t);
+    node_init(&t, "logical_not");
+    node_input(&t, ESM_FLOAT32, 1, S3, x);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(memcmp(t.out[0].data, want_not, 3) == 0, "logical_not");
+    node_free(&t);
+    node_init(&t, "abs");
+    node_input(&t, ESM_INT32, 1, S3, ix);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(memcmp(t.out[0].data, want_abs, sizeof want_abs) == 0, "int abs");
+    node_free(&t);
+    node_init(&t, "relu");
+    node_input(&t, ESM_INT32, 1, S3, ix);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(memcmp(t.out[0].data, want_relu, sizeof want_relu) == 0, "int relu");
+    node_free(&t);
+    node_init(&t, "exp");
+    node_input(&t, ESM_INT32, 1, S3, ix);
+    CHECK(node_run(&t) == ESM_ERR_UNSUPPORTED, "exp of int32 is unsupported");
+    node_free(&t);
+}
+
+/* ---- where, cast ----------------------------------------------------------------------------- */
+static void test_where_broadcasts_condition_and_scalar(void)
+{
+    const int64_t col[] = {2, 1};
+    const uint8_t cond[] = {1, 0};
+    const double a[] = {1, 2, 3}, b[] = {-1}, want[] = {1, 2, 3, -1, -1, -1};
+    test_node t;
+    int i;
+    node_init(&t, "where");
+    node_input(&t, ESM_BOOL, 2, col, cond);
+    node_input(&t, ESM_FLOAT64, 1, S3, a);
+    node_input(&t, ESM_FLOAT64, 0, NULL, b);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(shape_is(&t.out[0], 2, S2x3) && t.out[0].dtype == ESM_FLOAT64, "shape/dtype");
+    for (i = 0; i < 6; i++) CHECK(((double *)t.out[0].data)[i] == want[i], "where[%d]", i);
+    node_free(&t);
+}
+
+static void test_cast_between_dtypes(void)
+{
+    const float x[] = {-2.75f, 0, 3.5f};
+    const int32_t want_i[] = {-2, 0, 3};
+    const uint8_t want_b[] = {1, 0, 1};
+    test_node t;
+    node_init(&t, "cast");
+    node_input(&t, ESM_FLOAT32, 1, S3, x);
+    attr_dtype(&t, "dtype", ESM_INT32);
+    CHECK(node_run(&t) == ESM_OK && t.out[0].dtype == ESM_INT32, "%s", t.error);
+    CHECK(memcmp(t.out[0].data, want_i, sizeof want_i) == 0, "to int32 truncates");
+    node_free(&t);
+    node_init(&t, "cast");
+    node_input(&t, ESM_FLOAT32, 1, S3, x);
+    attr_dtype(&t, "dtype", ESM_BOOL);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(memcmp(t.out[0].data, want_b, 3) == 0, "to bool");
+    node_free(&t);
+    node_init(&t, "cast");
+    node_input(&t, ESM_FLOAT32, 1, S3, x);
+    CHECK(node_run(&t) == ESM_ERR_INVALID_MODEL, "missing dtype attribute");
+    node_free(&t);
+}
+
+/* ---- reductions ------------------------------------------------------------------------------ */
+static void test_sum_and_mean_over_dims(void)
+{
+    const int64_t shape[] = {2, 3, 4}, d1[] = {1}, d02[] = {0, 2}, dlast[] = {-1};
+    float x[24];
+    double want1[8] = {0}, want02[3] = {0}, want_mean_last[6] = {0};
+    const int64_t keep_shape[] = {2, 1, 4}, s3[] = {3};
+    int i, j, k;
+    test_node t;
+    for (i = 0; i < 24; i++) x[i] = (float)(i * 0.5 - 3);
+    for (i = 0; i < 2; i++)
+        for (j = 0; j < 3; j++)
+            for (k = 0; k < 4; k++) {
+                want1[i * 4 + k] += x[(i * 3 + j) * 4 + k];
+                want02[j] += x[(i * 3 + j) * 4 + k];
+                want_mean_last[i * 3 + j] += x[(i * 3 + j) * 4 + k] / 4.0;
+            }
+    node_init(&t, "sum");
+    node_input(&t, ESM_FLOAT32, 3, shape, x);
+    attr_ints(&t, "dim", d1, 1);
+    attr_bool(&t, "keepdim", 1);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(shape_is(&t.out[0], 3, keep_shape), "keepdim shape");
+    check_f32("sum dim 1", t.out[0].data, want1, 8, 1e-7);
+    node_free(&t);
+    node_init(&t, "sum");
+    node_input(&t, ESM_FLOAT32, 3, shape, x);
+    attr_ints(&t, "dim", d02, 2);
+    attr_bool(&t, "keepdim", 0);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(shape_is(&t.out[0], 1, s3), "shape");
+    check_f32("sum dims 0,2", t.out[0].data, want02, 3, 1e-7);
+    node_free(&t);
+    node_init(&t, "mean");
+    node_input(&t, ESM_FLOAT32, 3, shape, x);
+    attr_ints(&t, "dim", dlast, 1);
+    attr_bool(&t, "keepdim", 0);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    check_f32("mean dim -1", t.out[0].data, want_mean_last, 6, 1e-7);
+    node_free(&t);
+}
+
+static void test_sum_of_bools_is_int64_and_all_dims(void)
+{
+    const uint8_t x[] = {1, 0, 1, 1, 1, 0};
+    const int64_t all[] = {0, 1};
+    test_node t;
+    node_init(&t, "sum");
+    node_input(&t, ESM_BOOL, 2, S2x3, x);
+    attr_ints(&t, "dim", all, 2);
+    attr_bool(&t, "keepdim", 0);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(t.out[0].dtype == ESM_INT64 && t.out[0].ndim == 0, "int64 scalar");
+    CHECK(*(int64_t *)t.out[0].data == 4, "count of trues");
+    node_free(&t);
+    node_init(&t, "mean");
+    node_input(&t, ESM_BOOL, 2, S2x3, x);
+    CHECK(node_run(&t) == ESM_ERR_UNSUPPORTED, "mean of bool");
+    node_free(&t);
+}
+
+static void test_long_float32_sum_is_accurate(void)
+{
+    enum { N = 1 << 20 };
+    const int64_t shape[] = {N};
+    float *x = malloc(N * sizeof *x);
+    int i;
+    test_node t;
+    for (i = 0; i < N; i++) x[i] = 0.1f;
+    node_init(&t, "sum");
+    node_input(&t, ESM_FLOAT32, 1, shape, x);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(fabs(*(float *)t.out[0].data - N * (double)0.1f) < 1e-2, "sum %g", *(float *)t.out[0].data);
+    node_free(&t);
+    free(x);
+}
+
+/* ---- shape ops ------------------------------------------------------------------------------- */
+static void test_reshape_infers_minus_one(void)
+{
+    const int64_t target[] = {-1, 2}, want[] = {3, 2};
+    const float x[6] = {0, 1, 2, 3, 4, 5};
+    test_node t;
+    node_init(&t, "reshape");
+    node_input(&t, ESM_FLOAT32, 2, S2x3, x);
+    attr_ints(&t, "shape", target, 2);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(shape_is(&t.out[0], 2, want), "shape");
+    CHECK(memcmp(t.out[0].data, x, sizeof x) == 0, "data");
+    node_free(&t);
+    node_init(&t, "reshape");
+    node_input(&t, ESM_FLOAT32, 2, S2x3, x);
+    attr_ints(&t, "shape", S3, 1);
+    CHECK(node_run(&t) == ESM_ERR_SHAPE, "6 elements into 3");
+    node_free(&t);
+}
+
+static void test_expand_and_permute(void)
+{
+    const int64_t col[] = {2, 1}, target[] = {3, -1, 4}, want_shape[] = {3, 2, 4};
+    const int64_t shape[] = {2, 3, 4}, dims[] = {2, 0, 1}, perm_shape[] = {4, 2, 3};
+    const int32_t x[] = {5, 7};
+    int32_t y[24];
+    int i, j, k, ok = 1;
+    test_node t;
+    node_init(&t, "expand");
+    node_input(&t, ESM_INT32, 2, col, x);
+    attr_ints(&t, "shape", target, 3);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(shape_is(&t.out[0], 3, want_shape), "expand shape");
+    for (i = 0; i < 24; i++) ok &= ((int32_t *)t.out[0].data)[i] == x[(i / 4) % 2];
+    CHECK(ok, "expand values");
+    node_free(&t);
+    for (i = 0; i < 24; i++) y[i] = i;
+    node_init(&t, "permute");
+    node_input(&t, ESM_INT32, 3, shape, y);
+    attr_ints(&t, "dims", dims, 3);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(shape_is(&t.out[0], 3, perm_shape), "permute shape");
+    for (i = 0, ok = 1; i < 4; i++)
+        for (j = 0; j < 2; j++)
+            for (k = 0; k < 3; k++) ok &= ((int32_t *)t.out[0].data)[(i * 2 + j) * 3 + k] == y[(j * 3 + k) * 4 + i];
+    CHECK(ok, "permute values");
+    node_free(&t);
+}
+
+/* ---- GEMM, matmul, linear -------------------------------------------------------------------- */
+static float frand(unsigned *state)
+{
+    *state = *state * 1664525u + 1013904223u;
+    return (float)((*state >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+/* One esm_sgemm call against a double reference; A and B optionally transposed in memory. */
+static void check_gemm(int64_t m, int64_t n, int64_t k, int trans_a, int trans_b, int accumulate, int bias_mode)
+{
+    float *a = malloc(sizeof(float) * (size_t)(m * k + 1)), *b = malloc(sizeof(float) * (size_t)(k * n + 1));
+    float *c = malloc(sizeof(float) * (size_t)(m * n + 1)), *bias = malloc(sizeof(float) * (size_t)(m + n + 1));
+    double *want = malloc(sizeof(double) * (size_t)(m * n + 1));
+    void *scratch = malloc(esm_sgemm_scratch(m, n, k));
+    unsigned seed = (unsigned)(m * 131 + n * 7 + k);
+    int64_t i, j, p;
+    esm_gemm g = {0};
+    char what[128];
+    for (i = 0; i < m * k; i++) a[i] = frand(&seed);
+    for (i = 0; i < k * n; i++) b[i] = frand(&seed);
+    for (i = 0; i < m * n; i++) c[i] = frand(&seed);
+    for (i = 0; i < m + n; i++) bias[i] = frand(&seed);
+    g.m = m, g.n = n, g.k = k, g.a = a, g.b = b, g.c = c, g.ldc = n, g.accumulate = accumulate;
+    g.a_rs = trans_a ? 1 : k, g.a_cs = trans_a ? m : 1;
+    g.b_rs = trans_b ? 1 : n, g.b_cs = trans_b ? k : 1;
+    g.bias = bias_mode ? bias : NULL;
+    g.bias_per_row = bias_mode == 2;
+    for (i = 0; i < m; i++)
+        for (j = 0; j < n; j++) {
+            double acc = accumulate ? c[i * n + j] : 0;
+            for (p = 0; p < k; p++) acc += (double)a[i * g.a_rs + p * g.a_cs] * b[p * g.b_rs + j * g.b_cs];
+            if (bias_mode) acc += bias[bias_mode == 2 ? i : j];
+            want[i * n + j] = acc;
+        }
+    esm_sgemm(&g, scratch);
+    snprintf(what, sizeof what, "gemm[%s] %lldx%lldx%lld ta=%d tb=%d acc=%d bias=%d", esm_sgemm_kernel_name(),
+             (long long)m, (long long)n, (long long)k, trans_a, trans_b, accumulate, bias_mode);
+    check_f32(what, c, want, m * n, 1e-5 * (1 + sqrt((double)k)));
+    free(a), free(b), free(c), free(bias), free(want), free(scratch);
+}
+
+static void test_gemm_every_kernel(void)
+{
+    static const char *const names[] = {"avx512", "avx2", "neon", "c"};
+    static const int64_t sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {13, 37, 300}, {100, 70, 513}, {12, 32, 64},
+                                       {2, 200, 90}, {150, 9, 1}, {5, 4, 0}, {300, 260, 40}};
+    size_t s, kern;
+    int tr, tested = 0;
+    for (kern = 0; kern < 4; kern++) {
+        if (!esm_sgemm_select(names[kern])) continue;
+        tested++;
+        for (s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+            for (tr = 0; tr < 4; tr++) check_gemm(sizes[s][0], sizes[s][1], sizes[s][2], tr & 1, tr >> 1, 0, 0);
+        check_gemm(40, 50, 70, 0, 0, 1, 0);
+        check_gemm(40, 50, 70, 0, 1, 0, 1);
+        check_gemm(40, 50, 70, 1, 0, 0, 2);
+        check_gemm(2, 50, 70, 0, 1, 1, 1);
+        check_gemm(1, 33, 70, 0, 0, 0, 1);
+    }
+    CHECK(tested >= 1, "no GEMM kernel ran");
+    CHECK(esm_sgemm_select("c"), "the portable kernel always exists");
+    CHECK(esm_sgemm_select(NULL), "back to the detected kernel");
+}
+
+static void test_matmul_batches_and_vectors(void)
+{
+    const int64_t sa[] = {2, 1, 3, 4}, sb[] = {5, 4, 2}, sout[] = {2, 5, 3, 2}, sv[] = {4}, sm[] = {4, 2};
+    float a[24], b[40];
+    double want[60];
+    int bi, bj, i, j, p;
+    unsigned seed = 1;
+    test_node t;
+    for (i = 0; i < 24; i++) a[i] = frand(&seed);
+    for (i = 0; i < 40; i++) b[i] = frand(&seed);
+    for (bi = 0; bi < 2; bi++)
+        for (bj = 0; bj < 5; bj++)
+            for (i = 0; i < 3; i++)
+                for (j = 0; j < 2; j++) {
+                    double acc = 0;
+                    for (p = 0; p < 4; p++) acc += (double)a[bi * 12 + i * 4 + p] * b[bj * 8 + p * 2 + j];
+                    want[((bi * 5 + bj) * 3 + i) * 2 + j] = acc;
+                }
+    node_init(&t, "matmul");
+    node_input(&t, ESM_FLOAT32, 4, sa, a);
+    node_input(&t, ESM_FLOAT32, 3, sb, b);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(shape_is(&t.out[0], 4, sout), "batched shape");
+    check_f32("batched matmul", t.out[0].data, want, 60, 1e-6);
+    node_free(&t);
+    /* vector @ matrix: (4,) @ (4, 2) -> (2,) */
+    for (j = 0; j < 2; j++) {
+        want[j] = 0;
+        for (p = 0; p < 4; p++) want[j] += (double)a[p] * b[p * 2 + j];
+    }
+    node_init(&t, "matmul");
+    node_input(&t, ESM_FLOAT32, 1, sv, a);
+    node_input(&t, ESM_FLOAT32, 2, sm, b);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(t.out[0].ndim == 1 && t.out[0].shape[0] == 2, "vector result");
+    check_f32("vector @ matrix", t.out[0].data, want, 2, 1e-6);
+    node_free(&t);
+    node_init(&t, "matmul");
+    node_input(&t, ESM_FLOAT32, 2, sm, b);
+    node_input(&t, ESM_FLOAT32, 2, sm, b);
+    CHECK(node_run(&t) == ESM_ERR_SHAPE && strstr(t.error, "inner"), "%s", t.error);
+    node_free(&t);
+}
+
+static void test_matmul_float64_and_int(void)
+{
+    const int64_t s22[] = {2, 2};
+    const double a[] = {1, 2, 3, 4}, want[] = {7, 10, 15, 22};
+    const int64_t ia[] = {1, 2, 3, 4}, iwant[] = {7, 10, 15, 22};
+    test_node t;
+    node_init(&t, "matmul");
+    node_input(&t, ESM_FLOAT64, 2, s22, a);
+    node_input(&t, ESM_FLOAT64, 2, s22, a);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(memcmp(t.out[0].data, want, sizeof want) == 0, "f64 matmul");
+    node_free(&t);
+    node_init(&t, "matmul");
+    node_input(&t, ESM_INT64, 2, s22, ia);
+    node_input(&t, ESM_INT64, 2, s22, ia);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(memcmp(t.out[0].data, iwant, sizeof iwant) == 0, "int64 matmul");
+    node_free(&t);
+}
+
+static void test_linear_with_and_without_bias(void)
+{
+    const int64_t sx[] = {7, 2, 5}, sw[] = {3, 5}, sb[] = {3}, sout[] = {7, 2, 3}, sx1[] = {1, 5};
+    float x[70], w[15], b[3];
+    double want[42], want_nb[42];
+    int r, o, p, use_bias;
+    unsigned seed = 3;
+    test_node t;
+    for (r = 0; r < 70; r++) x[r] = frand(&seed);
+    for (r = 0; r < 15; r++) w[r] = frand(&seed);
+    for (r = 0; r < 3; r++) b[r] = frand(&seed);
+    for (r = 0; r < 14; r++)
+        for (o = 0; o < 3; o++) {
+            double acc = 0;
+            for (p = 0; p < 5; p++) acc += (double)x[r * 5 + p] * w[o * 5 + p];
+            want_nb[r * 3 + o] = acc;
+            want[r * 3 + o] = acc + b[o];
+        }
+    for (use_bias = 0; use_bias < 2; use_bias++) {
+        node_init(&t, "linear");
+        node_input(&t, ESM_FLOAT32, 3, sx, x);
+        node_input(&t, ESM_FLOAT32, 2, sw, w);
+        node_input(&t, ESM_FLOAT32, use_bias ? 1 : -1, sb, b);
+        CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+        CHECK(shape_is(&t.out[0], 3, sout), "linear shape");
+        check_f32("linear", t.out[0].data, use_bias ? want : want_nb, 42, 1e-6);
+        node_free(&t);
+    }
+    node_init(&t, "linear"); /* batch 1 takes the unpacked path */
+    node_input(&t, ESM_FLOAT32, 2, sx1, x);
+    node_input(&t, ESM_FLOAT32, 2, sw, w);
+    node_input(&t, ESM_FLOAT32, 1, sb, b);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    check_f32("linear batch 1", t.out[0].data, want, 3, 1e-6);
+    node_free(&t);
+}
+
+int main(void)
+{
+    test_registry_is_sorted_and_found();
+    test_add_broadcasts_a_row();
+    test_sub_broadcasts_both_sides();
+    test_int_mul_wraps_and_int_div_gives_float();
+    test_pow_maximum_minimum();
+    test_comparisons_and_logic_give_bool();
+    test_bad_broadcast_names_the_shapes();
+    test_mixed_dtypes_are_unsupported();
+    test_unary_float_ops_match_libm();
+    test_unary_attributes();
+    test_predicates_and_int_unary();
+    test_where_broadcasts_condition_and_scalar();
+    test_cast_between_dtypes();
+    test_sum_and_mean_over_dims();
+    test_sum_of_bools_is_int64_and_all_dims();
+    test_long_float32_sum_is_accurate();
+    test_reshape_infers_minus_one();
+    test_expand_and_permute();
+    test_gemm_every_kernel();
+    test_matmul_batches_and_vectors();
+    test_matmul_float64_and_int();
+    test_linear_with_and_without_bias();
+    printf("%d checks, %d failures (GEMM kernel: %s)\n", checks, failures, esm_sgemm_kernel_name());
+    return failures != 0;
+}
