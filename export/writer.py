@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import importlib.metadata
 import os
 import tempfile
 from dataclasses import dataclass
@@ -29,7 +30,14 @@ from jitscript.module import ScriptModule
 from jitscript.passes.memory_plan import plan_memory
 from jitscript.types import TensorType
 
-PRODUCER = "eagerscript 0.1.0"
+
+def _producer() -> str:
+    try:
+        return f"eagerscript {importlib.metadata.version('eagerscript')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "eagerscript (source tree)"
+
+
 _MODES = {"trace": ExportMode.TRACE, "script": ExportMode.SCRIPT}
 # Room for everything but the weights before the builder has to grow (and copy) its buffer.
 _TABLES_RESERVE = 1 << 20
@@ -54,7 +62,7 @@ def reference_plan(graph: Graph, dims: dict[str, int] | None = None) -> Referenc
         plan = plan_memory(graph, bound)
     except ValueError:
         return None
-    shapes = [[bound.get(d, d) if isinstance(d, str) else d for d in v.type.shape]
+    shapes = [[bound.get(d, -1) if isinstance(d, str) else d for d in v.type.shape]
               if isinstance(v.type, TensorType) and v.type.shape is not None else [] for v in graph.inputs]
     return ReferencePlan(plan.arena_size, plan.offsets, shapes)
 
@@ -200,7 +208,7 @@ def _source_hash(source_file: str | None) -> str:
 
 def _header_strings(builder: flatbuffers.Builder, source_file: str | None) -> dict[str, int]:
     created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    texts = {"producer": PRODUCER, "source_file": source_file or "", "source_hash": _source_hash(source_file),
+    texts = {"producer": _producer(), "source_file": source_file or "", "source_hash": _source_hash(source_file),
              "created": created}
     return {key: builder.CreateString(text) for key, text in texts.items()}
 
