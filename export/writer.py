@@ -29,6 +29,7 @@ from jitscript.ir import Block, Graph, Node, Printer, Value
 from jitscript.module import ScriptModule
 from jitscript.passes.memory_plan import plan_memory
 from jitscript.types import TensorType
+from jitscript.verify import verify
 
 
 def _producer() -> str:
@@ -281,11 +282,13 @@ def save(module: ScriptModule, path: str | os.PathLike, *, mode: str | None = No
 
     `mode` is "trace" or "script" (default: "script" when the module has Python source);
     `source_file` is recorded with its SHA-256; `metadata` is free-form text; `dims` binds the
-    symbolic dims (e.g. {"N": 8}, default 1) for the stored memory plan.
+    symbolic dims (e.g. {"N": 8}, default 1) for the stored memory plan. Raises
+    `jitscript.IRError` for a graph that does not verify (nothing is written).
     """
     mode = mode or ("script" if module.source else "trace")
     if mode not in _MODES:
         raise ValueError(f"export.save: mode must be one of {sorted(_MODES)}, got {mode!r}")
+    verify(module.graph)  # never write a file that readers would refuse (unknown op, broken SSA, ...)
     plan = reference_plan(module.graph, dims)
     builder, head = encode(module.graph, mode=mode, source_file=source_file, metadata=metadata, plan=plan)
     write_atomic(path, memoryview(builder.Bytes)[head:])

@@ -161,3 +161,10 @@ def test_no_plan_is_stored_when_shapes_are_unknown(tmp_path):
     export.save(ScriptModule(jitscript.parse(text)), tmp_path / "m.esm")
     assert open_esm(tmp_path / "m.esm").model.MemoryPlan() is None
     assert export.inspect(tmp_path / "m.esm")["arena_bytes"] == 0
+
+
+def test_a_graph_that_does_not_verify_is_not_written(tmp_path):
+    text = "graph(%x : Tensor(float32, [2])):\n  %y : Tensor(float32, [2]) = frobnicate(%x)  # m.py:3\n  return (%y)\n"
+    with pytest.raises(jitscript.IRError, match="frobnicate at m.py:3: 'frobnicate' is neither a registry op"):
+        export.save(ScriptModule(jitscript.parse(text)), tmp_path / "m.esm")
+    assert not list(tmp_path.iterdir())
