@@ -216,14 +216,8 @@ def _header_strings(builder: flatbuffers.Builder, source_file: str | None) -> di
 
 def _used_params(graph: Graph) -> dict[str, object]:
     """The parameters that `prim::param` nodes read, in first-use order (others are not stored)."""
-    used = {}
-    for node in graph.nodes():
-        if node.op == "prim::param":
-            name = node.attrs["name"]
-            if name not in graph.params:
-                raise KeyError(f"{node.describe()}: reads parameter {name!r}, which graph.params lacks")
-            used[name] = graph.params[name]
-    return used
+    names = [node.attrs["name"] for node in graph.nodes() if node.op == "prim::param"]
+    return {name: graph.params[name] for name in names}
 
 
 def encode(graph: Graph, *, mode: str = "trace", source_file: str | None = None,
