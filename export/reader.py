@@ -161,7 +161,21 @@ class _GraphDecoder:
         fb_block = self.fb_graph.Block()
         if fb_block is None:
             raise self.esm.fail("the graph has no block")
-        return Graph(self.block(fb_block), params)
+        graph = Graph(self.block(fb_block), params)
+        self.check_interface(graph)
+        return graph
+
+    def check_interface(self, graph: Graph) -> None:
+        """Model.inputs/outputs name exactly the graph's params/returns; the plan covers every value."""
+        model = self.esm.model
+        for what, specs, values in (("inputs", [model.Inputs(i) for i in range(model.InputsLength())], graph.inputs),
+                                    ("outputs", [model.Outputs(i) for i in range(model.OutputsLength())],
+                                     graph.outputs)):
+            if [self.value(spec.Value()) for spec in specs] != values:
+                raise self.esm.fail(f"the model's {what} do not match the graph's block {what}")
+        plan = model.MemoryPlan()
+        if plan is not None and plan.OffsetsLength() != len(self.values):
+            raise self.esm.fail(f"the memory plan has {plan.OffsetsLength()} offsets for {len(self.values)} values")
 
 
 def read_graph(esm: EsmFile) -> Graph:
@@ -170,7 +184,7 @@ def read_graph(esm: EsmFile) -> Graph:
     graph = _decode(esm, "graph", lambda: _GraphDecoder(esm).graph(params))
     try:
         verify(graph)
-    except IRError as exc:
+    except (IRError, *_DECODE_ERRORS) as exc:
         raise esm.fail(f"the graph does not verify: {exc}") from None
     return graph
 
