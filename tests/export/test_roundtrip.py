@@ -168,3 +168,28 @@ def test_a_graph_that_does_not_verify_is_not_written(tmp_path):
     with pytest.raises(jitscript.IRError, match="frobnicate at m.py:3: 'frobnicate' is neither a registry op"):
         export.save(ScriptModule(jitscript.parse(text)), tmp_path / "m.esm")
     assert not list(tmp_path.iterdir())
+
+
+def test_weights_are_stored_little_endian_in_place(tmp_path):
+    module = graphs.mlp()
+    module.graph.params["fc1.bias"] = np.arange(8, dtype=">f4")  # big-endian in memory
+    export.save(module, tmp_path / "mlp.esm")
+    esm = open_esm(tmp_path / "mlp.esm")
+    (bias,) = [esm.model.Constants(i) for i in range(esm.model.ConstantsLength())
+               if esm.model.Constants(i).Name() == b"fc1.bias"]
+    start = esm.weights_start + bias.Offset()
+    assert bytes(esm.buffer[start:start + bias.Nbytes()]) == np.arange(8, dtype="<f4").tobytes()
+
+
+def test_a_failed_write_keeps_the_previous_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    export.save(graphs.mlp(), tmp_path / "m.esm")
+    before = (tmp_path / "m.esm").read_bytes()
+
+    def disk_full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        export.save(graphs.control_flow(), tmp_path / "m.esm")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.esm"]
+    assert (tmp_path / "m.esm").read_bytes() == before
