@@ -186,7 +186,8 @@ def _print_summary(info: dict) -> None:
             kind = spec["dtype"] + " " + _format_shape(spec["shape"]) if spec["dtype"] else spec["type"]
             print(f"  {spec['name']}: {kind}")
     print(f"parameters: {info['num_parameters']} ({info['parameter_bytes']} bytes)")
-    print(f"arena: {info['arena_bytes']} bytes")
+    planned_for = ", ".join(f"{name} {shape}" for name, shape in info["arena_shapes"].items())
+    print(f"arena: {info['arena_bytes']} bytes" + (f" (planned for {planned_for})" if planned_for else ""))
     print("ops: " + ", ".join(f"{op} x{n}" for op, n in info["ops"].items()))
     for key, value in info["metadata"].items():
         print(f"metadata {key}: {value}")

@@ -218,6 +218,14 @@ def _op_histogram(model: FbModel) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+def _plan_shapes(model: FbModel, plan) -> dict[str, list[int]]:
+    """The input shapes the stored memory plan was made for, by input name ({} without a plan)."""
+    if plan is None:
+        return {}
+    return {model.Inputs(i).Name().decode(): [int(d) for d in plan.ReferenceShapes(i).DimsAsNumpy()]
+            for i in range(min(model.InputsLength(), plan.ReferenceShapesLength()))}
+
+
 def _summary(esm: EsmFile) -> dict:
     model = esm.model
     constants = read_constants(esm)
@@ -237,6 +245,7 @@ def _summary(esm: EsmFile) -> dict:
         "parameter_bytes": sum(a.nbytes for a in constants.values()),
         "weights_bytes": esm.weights_length,
         "arena_bytes": plan.ArenaBytes() if plan is not None else 0,
+        "arena_shapes": _plan_shapes(model, plan),
         "metadata": {kv.Key().decode(): (kv.Value() or b"").decode()
                      for kv in (model.Metadata(i) for i in range(model.MetadataLength()))},
     }

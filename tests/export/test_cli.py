@@ -40,6 +40,7 @@ def test_inspect_prints_interface_parameters_and_ops(mlp_file):
     assert result.returncode == 0, result.stderr
     assert "  x: float32 [N, 4]" in result.stdout
     assert "parameters: 64 (256 bytes)" in result.stdout
+    assert "arena: 128 bytes (planned for x [1, 4])" in result.stdout  # h and a, 64 bytes each
     assert "ops: prim::param x3, linear x2, relu x1" in result.stdout
     assert "metadata task: demo" in result.stdout
 

@@ -148,6 +148,7 @@ def test_the_memory_plan_is_stored_for_the_reference_shapes(tmp_path):
     assert [list(plan.ReferenceShapes(i).DimsAsNumpy()) for i in range(plan.ReferenceShapesLength())] == [[8, 4]]
     offsets = dict(zip(_value_names(tmp_path / "mlp.esm"), plan.OffsetsAsNumpy().tolist()))
     assert offsets["x"] == -1 and offsets["w1"] == -1  # the caller's input and a constant
+    assert export.inspect(tmp_path / "mlp.esm")["arena_shapes"] == {"x": [8, 4]}
     assert {offsets["h"], offsets["a"]} == {0, 256} and offsets["y"] in (0, 256) and offsets["y"] != offsets["a"]
 
 
