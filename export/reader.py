@@ -112,8 +112,13 @@ def _constant_array(esm: EsmFile, i: int) -> tuple[str, np.ndarray]:
 
 def read_constants(esm: EsmFile) -> dict[str, np.ndarray]:
     """Every constant by name, as zero-copy arrays whose base is the file mapping."""
-    return dict(_decode(esm, f"constant {i}", lambda i=i: _constant_array(esm, i))
-                for i in range(_decode(esm, "constants", esm.model.ConstantsLength)))
+    constants = {}
+    for i in range(_decode(esm, "constants", esm.model.ConstantsLength)):
+        name, array = _decode(esm, f"constant {i}", lambda i=i: _constant_array(esm, i))
+        if name in constants:
+            raise esm.fail(f"two constants are named {name!r}")
+        constants[name] = array
+    return constants
 
 
 # ---- graph ---------------------------------------------------------------------------------------
