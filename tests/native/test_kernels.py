@@ -8,8 +8,10 @@ references, every GEMM micro-kernel this CPU runs) are compiled and run too.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -25,9 +27,14 @@ pytestmark = pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc
                                 reason="no C compiler")
 
 
+SANITIZE = ("-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined")
+
+
 @pytest.fixture(scope="session")
 def kernels(tmp_path_factory) -> Kernels:
-    return Kernels(build(tmp_path_factory.mktemp("kernels")))
+    # ESM_KERNELS_SANITIZE=1: the library is built with ASan + UBSan (see the slow test below)
+    flags = SANITIZE if os.environ.get("ESM_KERNELS_SANITIZE") == "1" else ()
+    return Kernels(build(tmp_path_factory.mktemp("kernels"), flags))
 
 
 class Recorder:
@@ -125,3 +132,18 @@ def test_c_unit_tests_pass(tmp_path):
 @pytest.mark.slow
 def test_c_unit_tests_pass_under_sanitizers(tmp_path):
     _run_c_unit_tests(tmp_path, ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"])
+
+
+@pytest.mark.slow
+def test_kernels_match_eager_under_sanitizers():
+    """Every kernel-vs-eager case again, with the kernels built with ASan + UBSan (preloaded
+    into a child Python, since the interpreter itself is not instrumented)."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    runtime = subprocess.run([cc, "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+    if not os.path.isabs(runtime):
+        pytest.skip("the compiler has no AddressSanitizer runtime")
+    env = dict(os.environ, ESM_KERNELS_SANITIZE="1", LD_PRELOAD=runtime, ASAN_OPTIONS="detect_leaks=0")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             f"{__file__}::test_kernel_matches_eager"], env=env, capture_output=True, text=True,
+                            cwd=ROOT.parent)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
