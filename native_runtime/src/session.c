@@ -255,7 +255,8 @@ static esm_status prepare_if(esm_session *s, int32_t ni) {
     const esm_node_def *n = &s->model->nodes[ni];
     const esm_block_def *then_b = &s->model->blocks[n->blocks[0]], *else_b = &s->model->blocks[n->blocks[1]];
     esm_status st;
-    if (s->slots[n->inputs[0]].kind != SLOT_TENSOR) return node_fail(s, ni, ESM_ERR_INVALID_MODEL, "the condition is not a bool");
+    const esm_slot *cond = &s->slots[n->inputs[0]];
+    if (cond->kind != SLOT_TENSOR || esm_numel(&cond->t) != 1) return node_fail(s, ni, ESM_ERR_INVALID_MODEL, "the condition is not a bool");
     if ((st = esm_prepare_block(s, n->blocks[0])) != ESM_OK || (st = esm_prepare_block(s, n->blocks[1])) != ESM_OK) return st;
     for (int32_t i = 0; i < n->num_outputs; i++) {
         const esm_slot *a = &s->slots[then_b->returns[i]], *b = &s->slots[else_b->returns[i]];
