@@ -76,21 +76,27 @@ def _adopt(self: Tensor, result: Tensor) -> None:
 
 
 def _assign(self: Tensor, result: Tensor, recording: bool) -> None:
-    view_of = getattr(self, "_view_of", None) if recording else None
-    if view_of is None:
+    """Write `result` into self (through its base when self is a view that must be rebased)."""
+    view_of = getattr(self, "_view_of", None) if recording or dispatch.TRACERS else None
+    unview = view_of[1].extra.get("unview") if view_of is not None else None
+    if unview is None:
+        if view_of is not None and recording:
+            raise RuntimeError(f"{view_of[1].name}: an in-place operation on this view is not supported "
+                               "while recording gradients; use the out-of-place form")
         self.data[...] = result.data
         self._version[0] += 1
         if recording:
             _adopt(self, result)
         return
     base, op, attrs = view_of
-    unview = op.extra.get("unview")
-    if unview is None:
-        raise RuntimeError(f"{op.name}: an in-place operation on this view is not supported while "
-                           "recording gradients; use the out-of-place form")
-    _check_not_leaf(base, "a view of a leaf Variable")
-    _assign(base, unview(_shell(base, copy=False), result, attrs), True)  # writes self's data too
-    _adopt(self, dispatch.apply(op, (base,), attrs, trace=False))
+    if recording:
+        _check_not_leaf(base, "a view of a leaf Variable")
+    new_base = unview(_shell(base, copy=False) if recording else base, result, attrs)
+    _assign(base, new_base, recording)  # writes self's data too: they share memory
+    if dispatch.TRACERS:
+        dispatch.TRACERS[-1].alias(base, new_base)
+    if recording:
+        _adopt(self, dispatch.apply(op, (base,), attrs, trace=False))
 
 
 def apply_inplace(self: Tensor, name: str, fn, *args, saves_self: bool = False) -> Tensor:
@@ -164,8 +170,24 @@ def setitem(self, key, value) -> None:
     apply_inplace(self, "setitem", lambda x, v: I.setitem(x, key, v), value)
 
 
+def masked_fill_(self, mask, value):
+    """Set self to `value` where `mask` is true."""
+    return apply_inplace(self, "masked_fill_", lambda x, v: I.masked_fill(x, mask, v), value)
+
+
+def scatter_(self, dim: int, index, src=None, *, value=None):
+    """self[i][index[i][j]] = src[i][j] (dim=1) in place; `src` may be a number."""
+    return apply_inplace(self, "scatter_", lambda x, s: I.scatter(x, dim, index, s), value if src is None else src)
+
+
+def scatter_add_(self, dim: int, index, src):
+    """self[i][index[i][j]] += src[i][j] (dim=1) in place."""
+    return apply_inplace(self, "scatter_add_", lambda x, s: I.scatter_add(x, dim, index, s), src)
+
+
 METHODS = {
     "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "pow_": pow_, "clamp_": clamp_, "clip_": clamp_,
     "relu_": relu_, "fill_": fill_, "zero_": zero_, "copy_": copy_, "__setitem__": setitem,
+    "masked_fill_": masked_fill_, "scatter_": scatter_, "scatter_add_": scatter_add_,
     "__iadd__": add_, "__isub__": sub_, "__imul__": mul_, "__itruediv__": div_, "__ipow__": pow_,
 }

@@ -284,6 +284,9 @@ class Tensor:
         self.register_hook(keep)
 
 
+_dispatch.Tensor = Tensor
+
+
 class _RemovableHandle:
     def __init__(self, tensor: Tensor, hook) -> None:
         self.tensor, self.hook = tensor, hook

@@ -18,8 +18,10 @@ from jitscript.ir import Block, Graph, IRError, Node, Value
 from jitscript.module import ScriptModule
 from jitscript.verify import verify
 
-# What a malformed buffer raises inside the generated accessors and the decoders.
-_DECODE_ERRORS = (struct.error, IndexError, KeyError, UnicodeDecodeError, ValueError, TypeError, OverflowError)
+# What a malformed buffer raises inside the generated accessors and the decoders (a missing
+# table or required string comes back as None: AttributeError).
+_DECODE_ERRORS = (struct.error, IndexError, KeyError, UnicodeDecodeError, ValueError, TypeError, OverflowError,
+                  RecursionError, AttributeError)
 _EXPORT_MODES = {0: "trace", 1: "script"}
 
 

@@ -37,7 +37,9 @@ def _round_up(n: int, multiple: int) -> int:
 
 def _stored_array(value) -> np.ndarray:
     """The array as it is stored: contiguous, little-endian, in one of the supported dtypes."""
-    array = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+    if hasattr(value, "detach"):  # an eager Tensor (a parameter may require grad)
+        value = value.detach().to("cpu").numpy()
+    array = np.asarray(value)
     dtype = dtypes.from_numpy(array.dtype)
     return np.ascontiguousarray(array, dtype=little_endian(dtype))
 

@@ -5,6 +5,7 @@ import datetime
 import hashlib
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import flatbuffers
@@ -25,11 +26,37 @@ from export.format import ALIGNMENT, FILE_IDENTIFIER, FORMAT_VERSION, dtype_code
 from export.weights import WeightsLayout, build_weights_vector, layout_weights
 from jitscript.ir import Block, Graph, Node, Printer, Value
 from jitscript.module import ScriptModule
+from jitscript.passes.memory_plan import plan_memory
+from jitscript.types import TensorType
 
 PRODUCER = "eagerscript 0.1.0"
 _MODES = {"trace": ExportMode.TRACE, "script": ExportMode.SCRIPT}
 # Room for everything but the weights before the builder has to grow (and copy) its buffer.
 _TABLES_RESERVE = 1 << 20
+
+
+@dataclass
+class ReferencePlan:
+    """The memory plan stored in the file: made for `reference_shapes` (one per graph input)."""
+
+    arena_bytes: int
+    offsets: dict[Value, int]
+    reference_shapes: list[list[int]]
+
+
+def reference_plan(graph: Graph, dims: dict[str, int] | None = None) -> ReferencePlan | None:
+    """The arena plan for the inputs' shapes with each symbolic dim bound by `dims` (default 1);
+    None when some tensor's shape is not known (e.g. a scripted module before shape inference)."""
+    symbols = {d for v in graph.inputs if isinstance(v.type, TensorType) and v.type.shape
+               for d in v.type.shape if isinstance(d, str)}
+    bound = dict.fromkeys(symbols, 1) | (dims or {})
+    try:
+        plan = plan_memory(graph, bound)
+    except ValueError:
+        return None
+    shapes = [[bound.get(d, d) if isinstance(d, str) else d for d in v.type.shape]
+              if isinstance(v.type, TensorType) and v.type.shape is not None else [] for v in graph.inputs]
+    return ReferencePlan(plan.arena_size, plan.offsets, shapes)
 
 
 class _GraphEncoder:
@@ -119,8 +146,8 @@ class _GraphEncoder:
             offsets.append(FbIOSpec.End(b))
         return offset_vector(b, start, offsets)
 
-    def memory_plan(self, plan) -> int:
-        """The MemoryPlan table from the optimizer's plan (value -> offset, arena size)."""
+    def memory_plan(self, plan: ReferencePlan) -> int:
+        """The MemoryPlan table (arena size, per-value offsets, the shapes it was made for)."""
         b = self.builder
         shapes = []
         for dims in plan.reference_shapes:
@@ -178,10 +205,23 @@ def _header_strings(builder: flatbuffers.Builder, source_file: str | None) -> di
     return {key: builder.CreateString(text) for key, text in texts.items()}
 
 
+def _used_params(graph: Graph) -> dict[str, object]:
+    """The parameters that `prim::param` nodes read, in first-use order (others are not stored)."""
+    used = {}
+    for node in graph.nodes():
+        if node.op == "prim::param":
+            name = node.attrs["name"]
+            if name not in graph.params:
+                raise KeyError(f"{node.describe()}: reads parameter {name!r}, which graph.params lacks")
+            used[name] = graph.params[name]
+    return used
+
+
 def encode(graph: Graph, *, mode: str = "trace", source_file: str | None = None,
-           metadata: dict[str, str] | None = None, plan=None) -> tuple[flatbuffers.Builder, int]:
+           metadata: dict[str, str] | None = None, plan: ReferencePlan | None = None
+           ) -> tuple[flatbuffers.Builder, int]:
     """Build the FlatBuffer of `graph`; return the builder and the buffer's start in it."""
-    layout = layout_weights(graph.params)
+    layout = layout_weights(_used_params(graph))
     builder = flatbuffers.Builder(layout.total_bytes + _TABLES_RESERVE)
     weights = build_weights_vector(builder, layout)  # first: it lies at the end of the buffer
     encoder = _GraphEncoder(builder, graph)
@@ -228,14 +268,16 @@ def write_atomic(path: str | os.PathLike, data: memoryview) -> None:
 
 
 def save(module: ScriptModule, path: str | os.PathLike, *, mode: str | None = None, source_file: str | None = None,
-         metadata: dict[str, str] | None = None) -> None:
+         metadata: dict[str, str] | None = None, dims: dict[str, int] | None = None) -> None:
     """Write `module` (its graph and parameters) to `path` as one .esm file, atomically.
 
     `mode` is "trace" or "script" (default: "script" when the module has Python source);
-    `source_file` is recorded with its SHA-256; `metadata` is free-form text.
+    `source_file` is recorded with its SHA-256; `metadata` is free-form text; `dims` binds the
+    symbolic dims (e.g. {"N": 8}, default 1) for the stored memory plan.
     """
     mode = mode or ("script" if module.source else "trace")
     if mode not in _MODES:
         raise ValueError(f"export.save: mode must be one of {sorted(_MODES)}, got {mode!r}")
-    builder, head = encode(module.graph, mode=mode, source_file=source_file, metadata=metadata)
+    plan = reference_plan(module.graph, dims)
+    builder, head = encode(module.graph, mode=mode, source_file=source_file, metadata=metadata, plan=plan)
     write_atomic(path, memoryview(builder.Bytes)[head:])

@@ -26,3 +26,7 @@ __all__ = [
     "TracingError", "TupleType", "Value", "current_tracer", "ir", "optimize", "parse", "parse_type", "trace", "types",
     "verify",
 ]
+from .diagnostics import ScriptError  # noqa: E402 - the script compiler (issue 6)
+from .script import script  # noqa: E402
+
+__all__ += ["ScriptError", "script"]

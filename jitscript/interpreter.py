@@ -14,7 +14,7 @@ from eager.ops.registry import REGISTRY
 from eager.tensor import Tensor
 
 from .ir import Block, Graph, IRError, Node
-from .prims import PRIMS
+from .prims import PRIMS, scalar_tensor
 
 
 def as_tensor(value) -> Tensor:
@@ -27,11 +27,13 @@ class Interpreter:
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
+        self.device = "cpu"  # where tensors made by the graph itself go: the device of the inputs
 
     def run(self, *args) -> list:
         if len(args) != len(self.graph.inputs):
             raise TypeError(f"the graph takes {len(self.graph.inputs)} input(s) "
                             f"({', '.join(str(v.type) for v in self.graph.inputs)}), got {len(args)}")
+        self.device = next((a.device.type for a in args if isinstance(a, Tensor)), "cpu")
         return self.block(self.graph.block, {}, list(args))
 
     def block(self, block: Block, env: dict, args: list) -> list:
@@ -68,6 +70,9 @@ class Interpreter:
             raise IRError(f"{node.describe()}: parameter {name!r} is missing from graph.params")
         return [as_tensor(self.graph.params[name])]
 
+    def scalar_tensor(self, node: Node, values: list, env: dict) -> list:
+        return [scalar_tensor(values[0], node.attrs["dtype"], self.device)]
+
     def if_(self, node: Node, values: list, env: dict) -> list:
         return self.block(node.blocks[0] if values[0] else node.blocks[1], env, [])
 
@@ -84,7 +89,8 @@ class Interpreter:
         return self.block(node.blocks[0], env, values)
 
 
-_STRUCTURAL = {"prim::param": Interpreter.param, "prim::if": Interpreter.if_, "prim::loop": Interpreter.loop,
+_STRUCTURAL = {"prim::param": Interpreter.param, "prim::scalar_tensor": Interpreter.scalar_tensor,
+               "prim::if": Interpreter.if_, "prim::loop": Interpreter.loop,
                "prim::fused": Interpreter.fused, "prim::call": Interpreter.fused}
 
 

@@ -49,10 +49,11 @@ def _raise(*args, message: str):
     raise RuntimeError(message)
 
 
-def _scalar_tensor(value, dtype=None):
+def scalar_tensor(value, dtype=None, device: str = "cpu"):
+    """A 0-d eager tensor holding `value` (what `prim::scalar_tensor` computes)."""
     from eager.creation import tensor
 
-    return tensor(value, dtype=dtype)
+    return tensor(value, dtype=dtype, device=device)
 
 
 def _floordiv(a, b):
@@ -82,7 +83,7 @@ _prim("tuple_unpack", "the elements of a tuple as outputs", inputs=1, outputs=No
 _prim("tuple_index", "tuple[index]", inputs=1, attrs=("index",), run=lambda xs, index: [xs[index]])
 _prim("item", "a one-element tensor as a Python scalar", inputs=1, run=_one(lambda t: t.item()))
 _prim("scalar_tensor", "a Python scalar as a 0-d tensor of `dtype`", inputs=1, attrs=("dtype",),
-      run=_one(_scalar_tensor))
+      run=_one(scalar_tensor))
 _prim("int", "int(x) of a scalar", inputs=1, run=_one(int))
 _prim("float", "float(x) of a scalar", inputs=1, run=_one(float))
 _prim("bool", "bool(x) of a scalar", inputs=1, run=_one(bool))

@@ -157,6 +157,17 @@ class Tracer:
         value = self.add("prim::scalar_tensor", [number._ir_value], {"dtype": tensor.dtype}, [tensor_type(tensor)])
         self.bind(tensor, value.output)
 
+    def filled(self, tensor: Tensor, fill, size: tuple) -> None:
+        """`tensor` was created as `full(size, fill)`: when a size is traced, record it as
+        `clone(expand(fill, size))` so its shape follows the batch; else it stays a constant."""
+        if not any(isinstance(s, TracedScalar) for s in size):
+            return
+        fill_value = self.add("prim::scalar_tensor", [self.constant(fill)], {"dtype": tensor.dtype},
+                              [TensorType(tensor.dtype, ())]).output
+        shape = self.dynamic_attr(tuple(size))
+        expanded = self.add("expand", [fill_value, shape], {"shape": InputAttr(1)}, [tensor_type(tensor)]).output
+        self.bind(tensor, self.add("clone", [expanded], {}, [tensor_type(tensor)]).output)
+
     def scalar_tensor(self, tensor: Tensor) -> Value:
         """A 0-d tensor made from a Python number (`x * 2`): a constant, not a parameter."""
         number = self.constant(tensor.data.item())

@@ -45,17 +45,13 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def _resolve_padding(self, padding):
-        """Numbers per dim; "valid" is 0 and "same" keeps the size (stride 1)."""
-        if padding == "valid":
-            return (0,) * self._dims
-        if padding == "same":
-            if any(s != 1 for s in self.stride):
+        """A number per dim, or the string "valid" / "same" (kept as is, as PyTorch does)."""
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
+            if padding == "same" and any(s != 1 for s in self.stride):
                 raise ValueError("padding='same' is not supported for strided convolutions")
-            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
-            if any(t % 2 for t in totals):
-                raise ValueError(f"{type(self).__name__}: padding='same' needs an even total padding per dim here, "
-                                 f"got {totals}; pass explicit padding")
-            return tuple(t // 2 for t in totals)
+            return padding
         return _ntuple(padding, self._dims)
 
     def reset_parameters(self) -> None:

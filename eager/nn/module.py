@@ -14,6 +14,7 @@ from ..autograd import no_grad
 from ..backend import device_of, normalize_device, to_device
 from ..tensor import Tensor
 from .parameter import Parameter
+from .utils import zero_grads_
 
 
 class RemovableHandle:
@@ -274,13 +275,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's `.grad` (to None, or to zeros with set_to_none=False)."""
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:  # a new array: backward may hand one gradient array to several leaves
-                p.grad.data = p.grad.data * 0
+        zero_grads_(self.parameters(), set_to_none)
 
     def apply(self, fn: Callable[["Module"], None]) -> "Module":
         """Call `fn` on every submodule (children first) and on self, e.g. for custom init."""

@@ -9,7 +9,7 @@ import numpy as np
 from ..backend import xp_of
 from ..tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "zero_grads_"]
 
 
 def _grads(parameters: Tensor | Iterable[Tensor]) -> list:
@@ -49,3 +49,14 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     """Clip every gradient element to [-clip_value, clip_value] in place."""
     for g in _grads(parameters):
         g.data = xp_of(g.data).clip(g.data, -clip_value, clip_value)
+
+
+def zero_grads_(parameters: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Clear gradients (to None, or to zeros); what Module.zero_grad and Optimizer.zero_grad do."""
+    for p in parameters:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:  # a new array: backward may hand one gradient array to several leaves
+            p.grad.data = p.grad.data * 0

@@ -19,59 +19,66 @@ import numpy as np
 from .. import dtypes as _dt
 from ..backend import xp_of
 from ..errors import OpError, OpIndexError
+from . import dispatch
 from .dispatch import apply
 from .registry import OpDef, Spec, register
-from .rules import normalize_dim
+from .rules import broadcast_shapes, normalize_dim
 
 _FULL = ("slice", None, None, None)
 
 
 # ---- key normalization ----------------------------------------------------------------------------
 def _index_tensor(obj, like):
-    from ..tensor import Tensor
     from .convert import to_tensor
 
-    t = obj if isinstance(obj, Tensor) else to_tensor(np.asarray(obj), like)
+    t = obj if isinstance(obj, dispatch.Tensor) else to_tensor(np.asarray(obj), like)
     if t.dtype.is_floating_point:
         raise OpIndexError("index", f"tensors used as indices must be long, int or bool, got {t.dtype}")
     return t
 
 
-def _consumed_dims(term) -> int:
-    from ..tensor import Tensor
-
-    if term is None or term is Ellipsis:
-        return 0
-    if isinstance(term, (Tensor, np.ndarray)) and term.dtype in (_dt.bool_, np.bool_):
-        return term.ndim
-    return 1
+def _consumed_dims(key: tuple) -> tuple[int, int]:
+    """(dims the key's terms index, number of ellipses)."""
+    used = ellipses = 0
+    for term in key:
+        if term is None:
+            continue
+        if term is Ellipsis:
+            ellipses += 1
+        elif isinstance(term, (dispatch.Tensor, np.ndarray)) and term.dtype in (_dt.bool_, np.bool_):
+            used += term.ndim
+        else:
+            used += 1
+    return used, ellipses
 
 
 def normalize_index(key, input) -> tuple[tuple, tuple]:
     """(items, index tensors) for `input[key]` (see the module docstring)."""
-    from ..tensor import Tensor
-
-    key = key if isinstance(key, tuple) else (key,)
-    if sum(term is Ellipsis for term in key) > 1:
+    shape = input.shape
+    if type(key) is int and shape:  # x[i], the most common key, without the general walk
+        return (("select", _checked_int(key, shape[0], 0)),), ()
+    key = key if type(key) is tuple else (key,)
+    used, ellipses = _consumed_dims(key)
+    if ellipses > 1:
         raise OpIndexError("getitem", "an index can only have a single ellipsis ('...')")
-    used = sum(_consumed_dims(term) for term in key)
-    if used > input.ndim:
-        raise OpIndexError("getitem", f"too many indices for tensor of dimension {input.ndim} "
-                           f"(shape {tuple(input.shape)})")
+    if used > len(shape):
+        raise OpIndexError("getitem", f"too many indices for tensor of dimension {len(shape)} "
+                           f"(shape {tuple(shape)})")
     items, tensors, dim = [], [], 0
     for term in key:
-        if term is Ellipsis:
-            items.extend([_FULL] * (input.ndim - used))
-            dim += input.ndim - used
-        elif term is None:
-            items.append(("newaxis",))
-        elif isinstance(term, slice):
+        kind = type(term)
+        if kind is int or (isinstance(term, (int, np.integer)) and not isinstance(term, (bool, np.bool_))):
+            items.append(("select", _checked_int(int(term), shape[dim], dim)))
+            dim += 1
+        elif kind is slice:
             items.append(_slice_item(term))
             dim += 1
-        elif isinstance(term, (int, np.integer)) and not isinstance(term, (bool, np.bool_)):
-            items.append(("select", _checked_int(int(term), input.shape[dim], dim)))
-            dim += 1
-        elif isinstance(term, (Tensor, np.ndarray, list, tuple, bool, np.bool_)):
+        elif term is None:
+            items.append(("newaxis",))
+        elif term is Ellipsis:
+            items.extend([_FULL] * (len(shape) - used))
+            dim += len(shape) - used
+        elif isinstance(term, (dispatch.Tensor, np.ndarray, list, tuple, bool, np.bool_)):
             t = _index_tensor(term, input)
             items.append(("tensor",))
             tensors.append(t)
@@ -114,23 +121,76 @@ def index_key(items, arrays) -> tuple:
     return tuple(key)
 
 
-def _basic_shape(shape: tuple, items: tuple) -> tuple:
-    out, dim = [], 0
+def split_key(items, arrays) -> tuple[tuple, tuple]:
+    """PyTorch's two steps for a key with index tensors: a basic key (ints, slices, None; each
+    mask or index tensor kept as full slices), then the advanced key on that view. NumPy alone
+    would treat the ints as index tensors too, which moves result dims: `x[0, :, [1, 2]]` has
+    shape (3, 2) in PyTorch and (2, 3) in NumPy for x of shape (2, 3, 4)."""
+    basic, advanced = [], []
+    for item, array in zip(items, _tensor_slots(items, arrays)):
+        kind = item[0]
+        if kind == "tensor":
+            width = array.ndim if array.dtype == bool else 1
+            basic.extend([slice(None)] * width)
+            advanced.append(array)
+        elif kind == "select":
+            basic.append(item[1])
+        else:
+            basic.append(slice(*item[1:]) if kind == "slice" else None)
+            advanced.append(slice(None))
+    return tuple(basic) + (Ellipsis,), tuple(advanced)
+
+
+def _tensor_slots(items, arrays):
+    arrays = iter(arrays)
+    return [next(arrays) if item[0] == "tensor" else None for item in items]
+
+
+def torch_getitem(a, items, arrays):
+    """`a[items]` with PyTorch's semantics (a view when there are no index arrays)."""
+    if not arrays:
+        return a[index_key(items, ()) + (Ellipsis,)]  # the ... keeps a full selection a 0-d view
+    basic, advanced = split_key(items, arrays)
+    return a[basic][advanced]
+
+
+def index_shape(shape: tuple, items: tuple, index_specs: tuple = ()) -> tuple:
+    """The shape of `x[items]` (PyTorch's rules); a dim that depends on mask values is "?".
+
+    Ints select first; then the broadcast shape of the index tensors takes the place of the
+    first one when they are adjacent, else goes first (as NumPy)."""
+    specs = iter(index_specs)
+    out, dim, adv_shapes, adv_at, after_adv, gap = [], 0, [], None, False, False
     for item in items:
-        if item[0] == "newaxis":
-            out.append(1)
+        kind = item[0]
+        if kind == "tensor":
+            gap = gap or (adv_at is not None and not after_adv)
+            adv_at, after_adv = len(out) if adv_at is None else adv_at, True
+            spec = next(specs)
+            is_mask = spec.dtype is _dt.bool_
+            adv_shapes.append(("?",) if is_mask else tuple(spec.shape))
+            dim += len(spec.shape) if is_mask else 1
             continue
-        size = shape[dim]
-        dim += 1
-        if item[0] == "slice":
-            out.append(len(range(*slice(*item[1:]).indices(size))) if isinstance(size, int)
-                       else (size if item == _FULL else "?"))
-    return tuple(out) + tuple(shape[dim:])
+        after_adv = after_adv and kind == "select"  # ints are applied first: they separate nothing
+        if kind == "newaxis":
+            out.append(1)
+        else:
+            size = shape[dim]
+            dim += 1
+            if kind == "slice":
+                out.append(len(range(*slice(*item[1:]).indices(size))) if isinstance(size, int)
+                           else (size if item == _FULL else "?"))
+    out += list(shape[dim:])
+    if adv_at is None:
+        return tuple(out)
+    at = 0 if gap else adv_at
+    return tuple(out[:at]) + broadcast_shapes("index", *adv_shapes) + tuple(out[at:])
 
 
-def add_at(xp, out, key, values) -> None:
-    """out[key] += values with repeated indices accumulating (NumPy's add.at, on either backend)."""
-    positions = xp.arange(out.size).reshape(out.shape)[key]
+def add_at(xp, out, pick, values) -> None:
+    """pick(out) += values, with repeated positions accumulating (NumPy's add.at, on either
+    backend); `pick` indexes an array of out's shape."""
+    positions = pick(xp.arange(out.size).reshape(out.shape))
     values = xp.broadcast_to(values, positions.shape)
     flat = out.reshape(-1)
     if xp is np:
@@ -144,7 +204,7 @@ def add_at(xp, out, key, values) -> None:
 # ---- getitem, index, index_put --------------------------------------------------------------------
 def _index_forward(xp, a, *index_arrays, items):
     try:
-        return a[index_key(items, index_arrays)]
+        return torch_getitem(a, items, index_arrays)
     except IndexError as exc:
         raise OpIndexError("index", f"{exc}; input shape {tuple(a.shape)}") from None
 
@@ -156,20 +216,16 @@ def _zeros_like(t):
 
 
 GETITEM = register(OpDef(
-    "getitem", forward=lambda xp, a, items: a[index_key(items, ())], attrs=("items",), smooth=True,
+    "getitem", forward=lambda xp, a, items: torch_getitem(a, items, ()), attrs=("items",), smooth=True,
     needs_input_values=False,
     extra={"view": True, "unview": lambda base, v, attrs: index_put(base, v, attrs["items"], ())},
-    infer=lambda a, items: Spec(a.dtype, _basic_shape(a.shape, items)),
+    infer=lambda a, items: Spec(a.dtype, index_shape(a.shape, items)),
     vjp=lambda c, g: index_put(_zeros_like(c.inputs[0]), g, c.attrs["items"], ())))
 
 
-def _index_infer(a, *index_specs, items):
-    # the result shape depends on the values of boolean masks, so it is only known at run time
-    return Spec(a.dtype, ("?",))
-
-
 INDEX = register(OpDef(
-    "index", forward=_index_forward, infer=_index_infer, attrs=("items",), smooth=True,
+    "index", forward=_index_forward, attrs=("items",), smooth=True,
+    infer=lambda a, *index_specs, items: Spec(a.dtype, index_shape(a.shape, items, index_specs)),
     needs_input_values=False,
     vjp=lambda c, g: (index_put(_zeros_like(c.inputs[0]), g, c.attrs["items"], c.inputs[1:],
                                 accumulate=True),) + (None,) * (len(c.inputs) - 1)))
@@ -177,12 +233,14 @@ INDEX = register(OpDef(
 
 def _index_put_forward(xp, a, values, *index_arrays, items, accumulate):
     out = a.copy()
-    key = index_key(items, index_arrays)
     try:
         if accumulate:
-            add_at(xp, out, key, values)
+            add_at(xp, out, lambda array: torch_getitem(array, items, index_arrays), values)
+        elif index_arrays:
+            basic, advanced = split_key(items, index_arrays)
+            out[basic][advanced] = values  # out[basic] is a view: this writes into out
         else:
-            out[key] = values
+            out[index_key(items, ())] = values
     except IndexError as exc:
         raise OpIndexError("index_put", f"{exc}; input shape {tuple(a.shape)}") from None
     return out
@@ -289,7 +347,7 @@ def _scatter_forward(accumulate):
         key = _along_axis_key(xp, index, dim)
         picked = src[tuple(slice(0, n) for n in index.shape)]
         if accumulate:
-            add_at(xp, out, key, picked)
+            add_at(xp, out, lambda array: array[key], picked)
         else:
             out[key] = picked
         return out

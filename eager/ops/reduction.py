@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+import numpy as np
+
 from .. import dtypes as _dt
 from .dispatch import apply
 from .registry import OpDef, Spec, register
@@ -35,6 +37,10 @@ def _sum_dtype(d):
     return _dt.int64 if d.category < 2 else d
 
 
+# NumPy dtype -> the dtype sum-like ops accumulate in when it differs (bool and ints: int64)
+_WIDENED_NP = {d.np: _sum_dtype(d).np for d in _dt.ALL if _sum_dtype(d) is not d}
+
+
 def expand_back(g, c):
     """Broadcast a reduced gradient back over the input's shape (VJP of sum-like ops)."""
     from .shape import expand, reshape
@@ -46,8 +52,7 @@ def expand_back(g, c):
 
 
 SUM = register(OpDef(
-    "sum", forward=lambda xp, a, dim, keepdim: xp.sum(a, axis=dim, keepdims=keepdim,
-                                                     dtype=_sum_dtype(_dt.from_numpy(a.dtype)).np),
+    "sum", forward=lambda xp, a, dim, keepdim: a.sum(axis=dim, keepdims=keepdim, dtype=_WIDENED_NP.get(a.dtype)),
     infer=reduction_rule(_sum_dtype), attrs=("dim", "keepdim"), smooth=True, needs_input_values=False,
     vjp=lambda c, g: expand_back(g, c)))
 MEAN = register(OpDef(
@@ -122,8 +127,7 @@ def _prod_vjp(c, g):
 
 
 PROD = register(OpDef(
-    "prod", forward=lambda xp, a, dim, keepdim: xp.prod(a, axis=dim, keepdims=keepdim,
-                                                       dtype=_sum_dtype(_dt.from_numpy(a.dtype)).np),
+    "prod", forward=lambda xp, a, dim, keepdim: a.prod(axis=dim, keepdims=keepdim, dtype=_WIDENED_NP.get(a.dtype)),
     infer=reduction_rule(_sum_dtype), attrs=("dim", "keepdim"), smooth=True, vjp=_prod_vjp))
 
 
@@ -199,7 +203,8 @@ VAR = register(OpDef(
 def _logsumexp_forward(xp, a, dim, keepdim):
     top = xp.amax(a, axis=dim, keepdims=True)
     top = xp.where(xp.isfinite(top), top, 0)  # all -inf (or inf) slices: no shift
-    out = xp.log(xp.sum(xp.exp(a - top), axis=dim, keepdims=True)) + top
+    with np.errstate(divide="ignore"):  # log(0) = -inf for all -inf slices, as PyTorch, silently
+        out = xp.log(xp.sum(xp.exp(a - top), axis=dim, keepdims=True)) + top
     return (out if keepdim else xp.squeeze(out, axis=dim)).astype(a.dtype, copy=False)
 
 
@@ -216,7 +221,7 @@ LOGSUMEXP = register(OpDef(
 
 
 def _cumsum_forward(xp, a, dim):
-    return xp.cumsum(a, axis=dim, dtype=_sum_dtype(_dt.from_numpy(a.dtype)).np)
+    return a.cumsum(axis=dim, dtype=_WIDENED_NP.get(a.dtype))
 
 
 def _cumsum_vjp(c, g):

@@ -349,6 +349,14 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:
     return split(input, max(-(-size // chunks), 1), dim)
 
 
+def unbind(input, dim: int = 0) -> tuple:
+    """The slices along `dim`, each without that dim."""
+    from .indexing import getitem
+
+    dim = normalize_dim("unbind", dim, input.ndim)
+    return tuple(getitem(input, (slice(None),) * dim + (i,)) for i in range(input.shape[dim]))
+
+
 def flip(input, dims):
     """Reverse the order of elements along `dims`."""
     return apply(FLIP, (input,), {"dims": _dims_arg("flip", dims, input.ndim)})

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..autograd import enable_grad, no_grad
 from ..backend import device_of, to_device
+from ..nn.utils import zero_grads_
 from ..tensor import Tensor
 
 
@@ -66,14 +67,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of every optimized parameter."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:  # a new array: backward may hand one gradient array to several leaves
-                    p.grad.data = p.grad.data * 0
+        zero_grads_((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient; `closure` re-evaluates the loss first."""

@@ -19,6 +19,7 @@ from ..prims import constant_type
 from ..types import TensorType
 from .dce import eliminate_dead_code, is_pure
 
+_KEPT = ("prim::scalar_tensor",)  # already a constant, and more readable (and foldable by CSE) than a param
 MAX_FOLDED_ELEMENTS = 1 << 20  # larger results are computed at run time rather than stored
 
 
@@ -69,6 +70,11 @@ class _Folder:
         if node.op == "prim::loop" and self.stops_at_once(node):
             replace_uses(self.graph.block, dict(zip(node.outputs, node.inputs[2:])))
             return []
+        if node.op in _KEPT:  # known (so its users fold) but not replaced
+            if all(v in self.known for v in node.inputs):
+                with no_grad():
+                    self.known[node.output] = self.interpreter.node(node, {v: self.known[v] for v in node.inputs})[0]
+            return None
         if node.blocks or not is_pure(node) or not all(v in self.known for v in node.inputs):
             for b in node.blocks:
                 self.block(b)

@@ -7,9 +7,10 @@ computed from sizes gets an exact type. A dim that cannot be expressed is `?`.
 """
 from __future__ import annotations
 
+from eager.errors import OpError
 from eager.ops.registry import REGISTRY, Spec
 
-from ..ir import Block, Graph, InputAttr, Node, Value
+from ..ir import Block, Graph, InputAttr, IRError, Node, Value
 from ..prims import PRIMS
 from ..types import IntType, IRType, ListType, OptionalType, TensorType, TupleType
 
@@ -133,6 +134,8 @@ class _Inference:
             return
         try:
             result = op.infer(*specs, **attrs)
+        except OpError as exc:  # the shapes really do not fit
+            raise IRError(f"{node.describe()}: {exc}") from exc
         except Exception:  # a rule that cannot handle symbolic dims: the shape becomes unknown
             self.unknown_outputs(node)
             return

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
 import pytest
 
 import export
@@ -101,3 +102,18 @@ def test_op_index_out_of_range(tmp_path, good):
 def test_inspect_reports_format_errors_too(tmp_path):
     with pytest.raises(export.FormatError, match="not a valid .esm model"):
         export.inspect(_write(tmp_path, b"\0" * 64))
+
+
+def test_random_byte_corruption_gives_format_error_or_a_model_never_another_exception(tmp_path):
+    good_bytes = (tmp_path / "cf.esm")
+    export.save(graphs.control_flow(), good_bytes)
+    good = good_bytes.read_bytes()
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        data = bytearray(good)
+        for position in rng.integers(0, len(data), size=3):
+            data[position] = rng.integers(0, 256)
+        try:
+            export.load(_write(tmp_path, bytes(data)))
+        except export.FormatError as exc:
+            assert exc.reason

@@ -9,6 +9,7 @@ import pytest
 import eager
 import export
 import jitscript
+from export.codec import UnsupportedValueError
 from export.format import ALIGNMENT
 from export.reader import open_esm
 from jitscript import ScriptModule
@@ -104,3 +105,59 @@ def test_inspect_summarizes_interface_ops_and_parameters(tmp_path):
     assert info["parameter_bytes"] == 4 * info["num_parameters"]
     assert info["metadata"] == {"task": "digits"}
     assert info["export_mode"] == "trace" and info["format_version"] == "1.0"
+
+
+def test_only_parameters_the_graph_reads_are_stored(tmp_path):
+    module = graphs.mlp()
+    module.graph.params["bn.running_var"] = np.ones(1000, np.float32)  # folded away, say
+    export.save(module, tmp_path / "mlp.esm")
+    assert sorted(export.load(tmp_path / "mlp.esm").graph.params) == ["fc1.bias", "fc1.weight", "fc2.weight"]
+    assert export.inspect(tmp_path / "mlp.esm")["num_parameters"] == 8 * 4 + 8 + 3 * 8
+
+
+def test_a_parameter_missing_from_graph_params_is_named(tmp_path):
+    module = graphs.mlp()
+    del module.graph.params["fc2.weight"]
+    with pytest.raises(KeyError, match="reads parameter 'fc2.weight'"):
+        export.save(module, tmp_path / "mlp.esm")
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_attribute_the_format_cannot_store_names_the_node(tmp_path):
+    text = 'graph():\n  %s : List[str] = prim::constant[value=["a", "b"]]()  # m.py:3\n  return (%s)\n'
+    message = r"node %s = prim::constant at m.py:3: attribute value \['a', 'b'\]"
+    with pytest.raises(UnsupportedValueError, match=message):
+        export.save(ScriptModule(jitscript.parse(text)), tmp_path / "m.esm")
+
+
+@pytest.mark.parametrize("value", ["(1, 2)", "[1, 2]", "(True, False)", "[0.5, -1.0]", "(1.5,)", "[]", "None",
+                                   "float64", '"mean"', "-7", "2.5", "True", "inf"])
+def test_every_attribute_kind_round_trips_exactly(tmp_path, value):
+    text = f"graph():\n  %c : int = prim::constant[value={value}]()\n  return (%c)\n"
+    graph = jitscript.ir.parse(text)
+    export.save(ScriptModule(graph), tmp_path / "c.esm")
+    assert str(export.load(tmp_path / "c.esm").graph) == str(graph)
+
+
+def test_the_memory_plan_is_stored_for_the_reference_shapes(tmp_path):
+    module = graphs.mlp()
+    export.save(module, tmp_path / "mlp.esm", dims={"N": 8})
+    plan = open_esm(tmp_path / "mlp.esm").model.MemoryPlan()
+    # h and a ([8, 8] float32, 256 bytes each) overlap; y ([8, 3], padded to 128) reuses h's bytes.
+    assert plan.ArenaBytes() == 512 and plan.Alignment() == ALIGNMENT
+    assert [list(plan.ReferenceShapes(i).DimsAsNumpy()) for i in range(plan.ReferenceShapesLength())] == [[8, 4]]
+    offsets = dict(zip(_value_names(tmp_path / "mlp.esm"), plan.OffsetsAsNumpy().tolist()))
+    assert offsets["x"] == -1 and offsets["w1"] == -1  # the caller's input and a constant
+    assert {offsets["h"], offsets["a"]} == {0, 256} and offsets["y"] in (0, 256) and offsets["y"] != offsets["a"]
+
+
+def _value_names(path) -> list[str]:
+    graph = open_esm(path).model.Graph()
+    return [graph.Values(i).Name().decode() for i in range(graph.ValuesLength())]
+
+
+def test_no_plan_is_stored_when_shapes_are_unknown(tmp_path):
+    text = "graph(%x : Tensor(float32)):\n  %y : Tensor(float32) = relu(%x)\n  return (%y)\n"
+    export.save(ScriptModule(jitscript.parse(text)), tmp_path / "m.esm")
+    assert open_esm(tmp_path / "m.esm").model.MemoryPlan() is None
+    assert export.inspect(tmp_path / "m.esm")["arena_bytes"] == 0

@@ -27,24 +27,25 @@ def test_generated_accessors_match_the_schema(tmp_path):
     assert mismatch == [] and errors == [], "regenerate export/fb (see export/schema/README.md)"
 
 
-def _c_enum(header: str, prefix: str) -> dict[str, int]:
-    """NAME -> number of the C enum entries `PREFIX_NAME` (explicit or implicit numbering)."""
-    text = (ROOT / "native_runtime" / header).read_text()
+def _c_enum(header: str, enum: str, prefix: str) -> dict[str, int]:
+    """NAME -> number of the entries `PREFIX_NAME` of `typedef enum <enum> { ... }` in a header."""
+    text = re.sub(r"/\*.*?\*/", "", (ROOT / "native_runtime" / header).read_text(), flags=re.S)
+    body = re.search(rf"enum\s+{enum}\s*\{{(.*?)\}}", text, flags=re.S).group(1)
     out, nxt = {}, 0
-    for name, value in re.findall(rf"\b{prefix}_([A-Z0-9]+)\s*(?:=\s*(\d+))?\s*[,}}\n]", text):
+    for entry in filter(None, (e.strip() for e in body.split(","))):
+        name, _, value = (part.strip() for part in entry.partition("="))
         nxt = int(value) if value else nxt
-        out[name] = nxt
+        out[name.removeprefix(prefix + "_")] = nxt
         nxt += 1
     return out
 
 
 def test_dtype_numbers_match_esm_h():
     ours = {k: v for k, v in vars(DType).items() if k.isupper()}
-    c_dtypes = {name: value for name, value in _c_enum("include/esm.h", "ESM").items() if name in ours}
-    assert c_dtypes == ours
+    assert _c_enum("include/esm.h", "esm_dtype", "ESM") == ours
 
 
 def test_attr_kind_numbers_match_kernel_api_h():
     ours = {k: v for k, v in vars(AttrKind).items() if k.isupper()}
-    theirs = _c_enum("src/kernel_api.h", "ESM_ATTR")
+    theirs = _c_enum("src/kernel_api.h", "esm_attr_kind", "ESM_ATTR")
     assert {k: v for k, v in ours.items() if k in theirs} == theirs

@@ -148,3 +148,8 @@ def test_trace_rejects_non_tensor_inputs():
 def test_size_used_as_a_tensor_operand_stays_dynamic():
     sm = trace(lambda x: x / x.shape[0] - x.size(0), eager.ones(2, 3), dynamic_batch=True)
     assert sm(eager.ones(4, 3)).tolist() == [[0.25 - 4] * 3] * 4
+
+
+def test_tensor_created_with_a_traced_size_follows_the_batch():
+    sm = trace(lambda x: eager.zeros(x.shape[0], 2) + x.sum(1, keepdim=True), eager.ones(3, 4), dynamic_batch=True)
+    assert sm(eager.ones(5, 4)).tolist() == [[4.0, 4.0]] * 5

@@ -55,6 +55,13 @@ def _np_set(x, key, v):
     return y
 
 
+def _np_set_first_row(x, v, i):
+    """x[0, :, i] = v as PyTorch reads it: the int first, then the index array."""
+    y = x.copy()
+    y[0][:, i] = v
+    return y
+
+
 def _index_ints(rng):
     return [rng.standard_normal((4, 3)), np.array([2, 0, 2])]
 
@@ -152,6 +159,12 @@ CASES: list[Case] = [
     Case("index", lambda m, a: a[[0, 2], 1:], lambda a: a[[0, 2], 1:], [(3, 4)], id="list-and-slice"),
     Case("index", lambda m, a, i: a[:, i], lambda a, i: a[:, i], [],
          make=lambda r: [r.standard_normal((2, 3)), np.array([[0, 2], [1, 1]])], id="tensor-after-slice"),
+    Case("index", lambda m, a, i: a[1, :, i], lambda a, i: a[1][:, i], [],
+         make=lambda r: [r.standard_normal((2, 3, 4)), np.array([3, 0, 3])], id="int-then-tensor-pytorch-order"),
+    Case("index_put", lambda m, x, v, i: _set_index(m, x, v, (0, slice(None), i)),
+         lambda x, v, i: _np_set_first_row(x, v, i), [],
+         make=lambda r: [r.standard_normal((2, 3, 4)), r.standard_normal((3, 2)), np.array([3, 1])],
+         id="int-then-tensor-pytorch-order"),
     Case("index", lambda m, a: m.index_select(a, 1, m.tensor([2, 0])), lambda a: a[:, [2, 0]], [(3, 4)],
          id="index_select"),
     Case("index_put", _set_slice, lambda x, v: _np_set(x, (slice(1, 3), slice(None, None, 2)), v),
