@@ -488,10 +488,10 @@ static int check_arity(loader *L, const esm_node_def *n, int32_t index) {
     const esm_model *m = L->m;
     int32_t prim = m->ops[n->op].prim;
     const char *op = m->ops[n->op].name;
-    int want_blocks = prim == ESM_PRIM_IF ? 2 : (prim == ESM_PRIM_LOOP || prim == ESM_PRIM_FUSED) ? 1 : 0;
+    int want_blocks = prim == ESM_PRIM_IF ? 2 : (prim == ESM_PRIM_LOOP || prim == ESM_PRIM_FUSED || prim == ESM_PRIM_CALL) ? 1 : 0;
     if (n->num_blocks != want_blocks) return fail(L, ESM_ERR_INVALID_MODEL, "node %lld (%s) has the wrong number of blocks", (long long)(index), op);
     for (int32_t i = 0; i < n->num_inputs; i++)
-        if (n->inputs[i] < 0 && (prim == ESM_PRIM_IF || prim == ESM_PRIM_LOOP || prim == ESM_PRIM_FUSED))
+        if (n->inputs[i] < 0 && (prim == ESM_PRIM_IF || prim == ESM_PRIM_LOOP || prim == ESM_PRIM_FUSED || prim == ESM_PRIM_CALL))
             return fail(L, ESM_ERR_INVALID_MODEL, "node %lld (%s) has an omitted input", (long long)(index), op);
     if (n->num_outputs > 4096 || n->num_inputs > 65536) return fail(L, ESM_ERR_INVALID_MODEL, "node %lld (%s) has too many inputs or outputs", (long long)(index), op);
     if (prim == ESM_PRIM_IF) {
@@ -506,7 +506,7 @@ static int check_arity(loader *L, const esm_node_def *n, int32_t index) {
         int32_t carried = n->num_inputs - 2;
         if (carried < 0 || n->num_outputs != carried || body->num_params != carried + 1 || body->num_returns != carried + 1)
             return fail(L, ESM_ERR_INVALID_MODEL, "node %lld (%s): inputs (trip count, condition, carried...), body params (iter, carried...) and returns (cond, carried...) do not match", (long long)(index), op);
-    } else if (prim == ESM_PRIM_FUSED) {
+    } else if (prim == ESM_PRIM_FUSED || prim == ESM_PRIM_CALL) {
         const esm_block_def *body = &m->blocks[n->blocks[0]];
         if (body->num_params != n->num_inputs || body->num_returns != n->num_outputs)
             return fail(L, ESM_ERR_INVALID_MODEL, "node %lld (%s): the sub-graph's params/returns do not match the node", (long long)(index), op);

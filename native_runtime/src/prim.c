@@ -14,7 +14,7 @@ static const char *const PRIM_NAMES[ESM_PRIM_COUNT] = {
     "prim::param", "prim::constant", "prim::if", "prim::loop", "prim::fused", "prim::raise",
     "prim::size", "prim::list_construct", "prim::list_unpack", "prim::list_index",
     "prim::len", "prim::tuple_construct", "prim::tuple_index", "prim::tuple_unpack",
-    "prim::scalar_tensor", "prim::unwrap_optional",
+    "prim::scalar_tensor", "prim::unwrap_optional", "prim::call",
     "prim::add", "prim::sub", "prim::mul", "prim::div", "prim::floordiv", "prim::mod",
     "prim::pow", "prim::neg", "prim::eq", "prim::ne", "prim::lt", "prim::le", "prim::gt",
     "prim::ge", "prim::and", "prim::or", "prim::not", "prim::min", "prim::max", "prim::abs",

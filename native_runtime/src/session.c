@@ -316,7 +316,7 @@ static esm_status prepare_node(esm_session *s, int32_t ni) {
     case -1: st = prepare_kernel(s, ni); break;
     case ESM_PRIM_IF: st = prepare_if(s, ni); break;
     case ESM_PRIM_LOOP: st = prepare_loop(s, ni); break;
-    case ESM_PRIM_FUSED: st = esm_fused_prepare(s, ni); break;
+    case ESM_PRIM_FUSED: case ESM_PRIM_CALL: st = esm_fused_prepare(s, ni); break;
     default: st = esm_prim_prepare(s, ni); break;
     }
     if (st != ESM_OK) return st;
@@ -403,7 +403,7 @@ esm_status esm_run_block(esm_session *s, int32_t block) {
         case -1: st = run_kernel(s, ni); break;
         case ESM_PRIM_IF: st = run_if(s, ni); break;
         case ESM_PRIM_LOOP: st = run_loop(s, ni); break;
-        case ESM_PRIM_FUSED: st = esm_fused_run(s, ni); break;
+        case ESM_PRIM_FUSED: case ESM_PRIM_CALL: st = esm_fused_run(s, ni); break;
         default: st = esm_prim_run(s, ni); break;
         }
         if (st != ESM_OK) return st;
@@ -531,17 +531,30 @@ static esm_status bind_input_shapes(esm_session *s) {
     return ESM_OK;
 }
 
-/* After planning: every arena slot gets its pointer, aliases follow their targets, kernels
- * their scratch. */
+/* Aliases (tuple items, fused-group params, ...) show their target's storage; targets may be
+ * model inputs, whose pointers change at every run, so run calls this too (no allocation). */
+static void resolve_aliases(esm_session *s) {
+    for (int32_t k = 0; k < s->num_aliases; k++) {
+        int32_t v = s->aliases[k], target = v, hops = 0;
+        while (s->slots[target].alias >= 0 && hops++ < s->model->num_values) target = s->slots[target].alias;
+        s->slots[v].t.data = s->slots[target].t.data;
+    }
+}
+
+static esm_status collect_aliases(esm_session *s) {
+    s->num_aliases = 0;
+    s->aliases = esm_pool_alloc(&s->pool, (size_t)s->model->num_values + 1, sizeof(int32_t));
+    if (!s->aliases) return esm_session_fail(s, ESM_ERR_OUT_OF_MEMORY, "out of memory in prepare");
+    for (int32_t v = 0; v < s->model->num_values; v++)
+        if (s->slots[v].alias >= 0) s->aliases[s->num_aliases++] = v;
+    return ESM_OK;
+}
+
+/* After planning: every arena slot gets its pointer, kernels their scratch. */
 static void assign_pointers(esm_session *s) {
     const esm_model *m = s->model;
     for (int32_t v = 0; v < m->num_values; v++)
         if (s->slots[v].offset >= 0) s->slots[v].t.data = s->arena + s->slots[v].offset;
-    for (int32_t v = 0; v < m->num_values; v++) {
-        int32_t target = v, hops = 0;
-        while (s->slots[target].alias >= 0 && hops++ < m->num_values) target = s->slots[target].alias;
-        if (target != v) s->slots[v].t.data = s->slots[target].t.data;
-    }
     for (int32_t i = 0; i < m->num_nodes; i++)
         s->nodes[i].ctx.scratch = s->nodes[i].scratch_offset >= 0 ? s->arena + s->nodes[i].scratch_offset : NULL;
 }
@@ -584,6 +597,8 @@ esm_status esm_session_prepare(esm_session *s) {
     }
     s->arena_bytes = bytes;
     assign_pointers(s);
+    if ((st = collect_aliases(s)) != ESM_OK) return st;
+    resolve_aliases(s);
     for (int32_t i = 0; i < m->num_inputs; i++)
         memcpy(s->inputs[i].prepared_shape, s->inputs[i].shape, sizeof s->inputs[i].shape);
     s->prepared = 1;
@@ -602,6 +617,7 @@ esm_status esm_session_run(esm_session *s) {
             return esm_session_fail(s, ESM_ERR_STATE, "input %s changed shape since esm_session_prepare; prepare again", m->inputs[i].name);
         slot->t.data = (void *)in->data;
     }
+    resolve_aliases(s);
     esm_status st = esm_run_block(s, m->main_block);
     if (st != ESM_OK) return st;
     s->ran = 1;

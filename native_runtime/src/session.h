@@ -77,6 +77,8 @@ struct esm_session {
     esm_bound_input *inputs;
     esm_slot *slots;
     esm_node_rt *nodes;
+    int32_t num_aliases;            /* values that show another value's storage */
+    int32_t *aliases;
     int prepared, ran;
     unsigned char *arena;
     size_t arena_bytes;

@@ -14,7 +14,9 @@ import numpy as np
 
 import eager
 import export
+import jitscript
 from tests.export import graphs
+from tests.models import get
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "native_runtime" / "tests" / "data"
 
@@ -22,7 +24,7 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "native_runtime" / "tests" / "d
 def interpreter_outputs(module, args) -> list[np.ndarray]:
     """The IR interpreter's outputs of `module` on NumPy arrays / Python scalars."""
     out = module(*[eager.tensor(a) if isinstance(a, np.ndarray) else a for a in args])
-    return [t.numpy() for t in (out if isinstance(out, tuple) else (out,))]
+    return [t.detach().numpy() for t in (out if isinstance(out, tuple) else (out,))]
 
 
 def write_case(name: str, module, args: tuple, data_dir: Path = DATA_DIR) -> None:
@@ -40,6 +42,10 @@ def main() -> None:
         write_case(name, make(), graphs.example_inputs(name, 3))
     x, _, n = graphs.example_inputs("control_flow", 3)
     write_case("control_flow_else", graphs.control_flow(), (x, False, n))
+    # a traced, optimized zoo model: fused groups that read a model input directly
+    entry = get("loop_model")
+    traced = jitscript.optimize(jitscript.trace(entry.build(), entry.inputs(3), dynamic_batch=True))
+    write_case("loop_model_traced", traced, tuple(t.numpy() for t in entry.inputs(3)))
     print(f"wrote {len(list(DATA_DIR.iterdir()))} files to {DATA_DIR}")
 
 
