@@ -192,6 +192,25 @@ static esm_status resolve_attrs(esm_session *s, int32_t ni, uint8_t *taken) {
     return ESM_OK;
 }
 
+/* Ops whose output is their input's bytes under another shape: the output shows the input's
+ * storage (the kernel's eval then copies nothing), and the planner keeps the input alive as long
+ * as the view is used. */
+static void share_view_storage(esm_session *s, int32_t ni) {
+    static const char *const VIEWS[] = {"reshape", "squeeze", "unsqueeze", "flatten"};
+    const esm_node_def *n = &s->model->nodes[ni];
+    const char *op = s->model->ops[n->op].name;
+    int is_view = 0;
+    for (size_t i = 0; i < sizeof VIEWS / sizeof VIEWS[0]; i++) is_view |= strcmp(op, VIEWS[i]) == 0;
+    if (!is_view || n->num_outputs != 1 || n->num_inputs < 1 || n->inputs[0] < 0) return;
+    esm_slot *out = &s->slots[n->outputs[0]];
+    const esm_slot *in = &s->slots[n->inputs[0]];
+    if (in->kind != SLOT_TENSOR || in->t.dtype != out->t.dtype || in->bytes != out->bytes) return;
+    out->alias = n->inputs[0];
+    out->needs_arena = 0;
+    out->known = in->known;
+    out->t.data = in->t.data;
+}
+
 static esm_status prepare_kernel(esm_session *s, int32_t ni) {
     const esm_node_def *n = &s->model->nodes[ni];
     esm_node_rt *rt = &s->nodes[ni];
@@ -248,6 +267,7 @@ static esm_status prepare_kernel(esm_session *s, int32_t ni) {
         esm_type_kind k = s->model->values[n->outputs[i]].kind;
         s->slots[n->outputs[i]].scalar = (uint8_t)(k == ESM_T_INT || k == ESM_T_FLOAT || k == ESM_T_BOOL ? k : ESM_T_TENSOR);
     }
+    share_view_storage(s, ni);
     return ESM_OK;
 }
 
@@ -300,6 +320,12 @@ static esm_status prepare_loop(esm_session *s, int32_t ni) {
             return node_fail(s, ni, ESM_ERR_UNSUPPORTED, msg);
         }
         if ((st = slot_like(s, n->outputs[k], body->params[1 + k])) != ESM_OK) return st;
+    }
+    s->nodes[ni].staged = 0;
+    for (int32_t k = 0; k < carried; k++) {
+        int32_t target = body->returns[1 + k], hops = 0;
+        while (s->slots[target].alias >= 0 && hops++ < s->model->num_values) target = s->slots[target].alias;
+        for (int32_t j = 1; j <= carried; j++) s->nodes[ni].staged |= target == body->params[j];
     }
     return ESM_OK;
 }
@@ -387,7 +413,12 @@ static esm_status run_loop(esm_session *s, int32_t ni) {
         esm_status st = esm_run_block(s, n->blocks[0]);
         if (st != ESM_OK) return st;
         cond = truthy(&s->slots[body->returns[0]]);
-        for (int32_t k = 0; k < carried; k++) esm_copy_value(s, body->params[1 + k], body->returns[1 + k]);
+        if (s->nodes[ni].staged) { /* (a, b) -> (b, a) must not read an overwritten param */
+            for (int32_t k = 0; k < carried; k++) esm_copy_value(s, n->outputs[k], body->returns[1 + k]);
+            for (int32_t k = 0; k < carried; k++) esm_copy_value(s, body->params[1 + k], n->outputs[k]);
+        } else {
+            for (int32_t k = 0; k < carried; k++) esm_copy_value(s, body->params[1 + k], body->returns[1 + k]);
+        }
     }
     for (int32_t k = 0; k < carried; k++) esm_copy_value(s, n->outputs[k], body->params[1 + k]);
     return ESM_OK;
