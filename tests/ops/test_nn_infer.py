@@ -6,7 +6,7 @@ import pytest
 
 import eager
 from eager.ops import REGISTRY, Spec
-from eager.ops.dispatch import TRACERS
+from eager.ops.dispatch import TRACERS, OpObserver
 
 from .cases_nn import CASES as NN_CASES
 from .test_ops import _tensors
@@ -14,7 +14,7 @@ from .test_ops import _tensors
 NN_FAMILIES = ("eager.ops.conv", "eager.ops.nn", "eager.ops.normalization", "eager.ops.pooling")
 
 
-class _Recorder:
+class _Recorder(OpObserver):
     """Collects every op application (the tracer interface, without building a graph)."""
 
     def __init__(self) -> None:
@@ -22,15 +22,6 @@ class _Recorder:
 
     def record(self, op, inputs, attrs, outputs) -> None:
         self.calls.append((op, inputs, attrs, outputs))
-
-    def size(self, tensor, dim):
-        return tensor.data.shape if dim is None else tensor.data.shape[dim]
-
-    def escape(self, tensor, what) -> None:
-        pass
-
-    def alias(self, new, old) -> None:
-        pass
 
 
 def _spec(t):
