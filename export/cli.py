@@ -163,9 +163,10 @@ def cmd_trace(args) -> None:
 
 
 def cmd_script(args) -> None:
+    examples = tuple(parse_example_input(text) for text in args.example_input or ())
     module = _prepare_module(args)
-    _progress(f"compiling {args.target}")
-    scripted = _jitscript_entry("script")(module)
+    _progress(f"compiling {args.target}" + (" with example input shapes" if examples else ""))
+    scripted = _jitscript_entry("script")(module, example_inputs=examples or None)
     _finish_export(scripted, args, "script", _source_file(module))
 
 
@@ -311,8 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--example-input", action="append", required=True, metavar="SHAPE[:DTYPE]",
                        help="one per model input, e.g. 1x3x32x32:float32 (random values)")
     trace.add_argument("--dynamic-batch", action="store_true", help="keep dim 0 symbolic (N)")
-    _export_options(_subparser(sub, "script", "compile a model's Python source to a graph and save it as .esm",
-                               cmd_script))
+    script = _subparser(sub, "script", "compile a model's Python source to a graph and save it as .esm", cmd_script)
+    _export_options(script)
+    script.add_argument("--example-input", action="append", metavar="SHAPE[:DTYPE]",
+                        help="optional, one per tensor input: fixes its dtype and shape (as jitscript.script's "
+                             "example_inputs), which lets the compiler check shapes and plan memory")
     insp = _subparser(sub, "inspect", "summarize a .esm file", cmd_inspect)
     insp.add_argument("file", metavar="FILE.esm")
     insp.add_argument("--json", action="store_true", help="print the summary as JSON")

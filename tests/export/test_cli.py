@@ -213,3 +213,13 @@ def test_run_with_the_c_runtime_explains_when_it_is_missing(mlp_file, tmp_path):
     np.save(tmp_path / "x.npy", graphs.example_inputs("mlp", 4)[0])
     result = eagerscript("run", mlp_file, "--input", f"x={tmp_path / 'x.npy'}", "--runtime", "c")
     assert result.returncode == 1 and "the C runtime binding export.native is not available" in result.stderr
+
+
+def test_script_with_example_inputs_fixes_the_input_shapes_and_plans_memory(model_dir):
+    # x.shape[0] needs the rank, which only the example input gives the compiler.
+    result = eagerscript("script", "models.py:Flatten", "-o", "flat.esm", cwd=model_dir)
+    assert result.returncode == 1 and "needs the tensor's rank" in result.stderr
+    result = eagerscript("script", "models.py:Flatten", "--example-input", "3x2x3", "-o", "flat.esm", cwd=model_dir)
+    assert result.returncode == 0, result.stderr
+    info = export.inspect(model_dir / "flat.esm")
+    assert info["inputs"][0]["shape"] == [3, 2, 3] and info["arena_bytes"] > 0

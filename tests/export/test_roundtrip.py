@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import mmap
 
+import flatbuffers
 import numpy as np
 import pytest
 
 import eager
 import export
 import jitscript
-from export.codec import UnsupportedValueError
+from export.codec import UnsupportedValueError, encode_attr
 from export.format import ALIGNMENT
 from export.reader import open_esm
 from jitscript import ScriptModule
@@ -118,20 +119,19 @@ def test_only_parameters_the_graph_reads_are_stored(tmp_path):
 def test_a_parameter_missing_from_graph_params_is_named(tmp_path):
     module = graphs.mlp()
     del module.graph.params["fc2.weight"]
-    with pytest.raises(KeyError, match="reads parameter 'fc2.weight'"):
+    with pytest.raises(jitscript.IRError, match="parameter 'fc2.weight' is not in graph.params"):
         export.save(module, tmp_path / "mlp.esm")
     assert not list(tmp_path.iterdir())
 
 
-def test_an_attribute_the_format_cannot_store_names_the_node(tmp_path):
-    text = 'graph():\n  %s : List[str] = prim::constant[value=["a", "b"]]()  # m.py:3\n  return (%s)\n'
-    message = r"node %s = prim::constant at m.py:3: attribute value \['a', 'b'\]"
-    with pytest.raises(UnsupportedValueError, match=message):
-        export.save(ScriptModule(jitscript.parse(text)), tmp_path / "m.esm")
+def test_an_attribute_value_the_format_cannot_store_is_named():
+    with pytest.raises(UnsupportedValueError, match="attribute value 1j .complex. has no .esm encoding"):
+        encode_attr(flatbuffers.Builder(64), "value", 1j)
 
 
 @pytest.mark.parametrize("value", ["(1, 2)", "[1, 2]", "(True, False)", "[0.5, -1.0]", "(1.5,)", "[]", "None",
-                                   "float64", '"mean"', "-7", "2.5", "True", "inf"])
+                                   "float64", '"mean"', "-7", "2.5", "True", "inf", '["a", "b"]', "(1, 2.5)",
+                                   '(("slice", 0, 16, None), ("select", -1), ("newaxis",))', "[(1, 2), [3.5]]"])
 def test_every_attribute_kind_round_trips_exactly(tmp_path, value):
     text = f"graph():\n  %c : int = prim::constant[value={value}]()\n  return (%c)\n"
     graph = jitscript.ir.parse(text)
@@ -161,3 +161,10 @@ def test_no_plan_is_stored_when_shapes_are_unknown(tmp_path):
     export.save(ScriptModule(jitscript.parse(text)), tmp_path / "m.esm")
     assert open_esm(tmp_path / "m.esm").model.MemoryPlan() is None
     assert export.inspect(tmp_path / "m.esm")["arena_bytes"] == 0
+
+
+def test_a_graph_that_does_not_verify_is_not_written(tmp_path):
+    text = "graph(%x : Tensor(float32, [2])):\n  %y : Tensor(float32, [2]) = frobnicate(%x)  # m.py:3\n  return (%y)\n"
+    with pytest.raises(jitscript.IRError, match="frobnicate at m.py:3: 'frobnicate' is neither a registry op"):
+        export.save(ScriptModule(jitscript.parse(text)), tmp_path / "m.esm")
+    assert not list(tmp_path.iterdir())
