@@ -252,7 +252,7 @@ static esm_status prepare_constant(esm_session *s, int32_t ni) {
     case ESM_ATTR_FLOATS:
         if ((st = make_tensor(s, v, ESM_FLOAT64, 1, &len, 1)) == ESM_OK && len) memcpy(slot->t.data, a->floats, (size_t)len * 8);
         break;
-    case ESM_ATTR_INPUT: return prim_fail(s, ni, ESM_ERR_INVALID_MODEL, "a constant cannot be a run-time attribute");
+    case ESM_ATTR_INPUT: case ESM_ATTR_ITEMS: return prim_fail(s, ni, ESM_ERR_UNSUPPORTED, "a constant that is a run-time attribute or a nested tuple");
     }
     return st;
 }

@@ -15,10 +15,23 @@ import numpy as np
 import eager
 import export
 import jitscript
+from eager import nn
 from tests.export import graphs
 from tests.models import get
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "native_runtime" / "tests" / "data"
+
+
+class NestedAttrs(nn.Module):
+    """Small, with nested-tuple attributes: conv2d padding pairs and getitem index terms."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y[:, 0, 1:3] + y[:, 1, None, 0]
 
 
 def interpreter_outputs(module, args) -> list[np.ndarray]:
@@ -42,10 +55,21 @@ def main() -> None:
         write_case(name, make(), graphs.example_inputs(name, 3))
     x, _, n = graphs.example_inputs("control_flow", 3)
     write_case("control_flow_else", graphs.control_flow(), (x, False, n))
-    # a traced, optimized zoo model: fused groups that read a model input directly
-    entry = get("loop_model")
-    traced = jitscript.optimize(jitscript.trace(entry.build(), entry.inputs(3), dynamic_batch=True))
-    write_case("loop_model_traced", traced, tuple(t.numpy() for t in entry.inputs(3)))
+    # traced, optimized zoo models: fused groups reading a model input (loop_model); getitem
+    # index terms and other nested-tuple attributes (lstm)
+    eager.manual_seed(0)
+    nested = NestedAttrs().eval()
+    for p in nested.parameters():
+        p.requires_grad = False
+    x = eager.randn(2, 1, 4, 4)
+    write_case("nested_attrs", jitscript.optimize(jitscript.trace(nested, (x,), dynamic_batch=True)), (x.numpy(),))
+    for name in ("loop_model", "lstm"):
+        entry = get(name)
+        model = entry.build()
+        for p in model.parameters():
+            p.requires_grad = False
+        traced = jitscript.optimize(jitscript.trace(model, entry.inputs(3), dynamic_batch=True))
+        write_case(f"{name}_traced", traced, tuple(t.numpy() for t in entry.inputs(3)))
     print(f"wrote {len(list(DATA_DIR.iterdir()))} files to {DATA_DIR}")
 
 

@@ -48,7 +48,7 @@ def _export(entry, mode: str, path) -> tuple:
         sm = jitscript.optimize(sm)
         export.save(sm, path)
     except (jitscript.ScriptError, UnsupportedValueError) as exc:
-        pytest.skip(f"{entry.name} cannot be {mode}d and exported on this branch yet: {str(exc).splitlines()[0]}")
+        pytest.skip(f"{entry.name} cannot be exported by {mode} on this branch yet: {str(exc).splitlines()[0]}")
     lacking = sorted(_ops(sm.graph.block) - set(native.supported_ops()))
     if lacking:
         pytest.skip(f"{entry.name} uses ops libesm does not implement yet: {lacking}")
