@@ -5,8 +5,10 @@ a graph, for tests of the eager side of that interface.
 """
 from __future__ import annotations
 
+from eager.ops.dispatch import OpObserver
 
-class RecordingTracer:
+
+class RecordingTracer(OpObserver):
     """Keeps every op call (`calls`) and every alias (`aliases`); sizes are plain ints."""
 
     def __init__(self) -> None:
@@ -18,15 +20,3 @@ class RecordingTracer:
 
     def alias(self, new, old) -> None:
         self.aliases.append((new, old))
-
-    def size(self, tensor, dim):
-        return tensor.data.shape if dim is None else tensor.data.shape[dim]
-
-    def escape(self, tensor, what) -> None:
-        pass
-
-    def filled(self, tensor, fill, size) -> None:
-        pass
-
-    def scalar_tensor_of(self, tensor, number) -> None:
-        pass

@@ -262,6 +262,9 @@ def test_clamp_and_relu_in_place():
 
     _assert_same_as_pytorch(program)
 
+    def size(self, tensor, dim):  # `.shape` asks the active tracer
+        return tensor.data.shape if dim is None else tensor.data.shape[dim]
+
 
 def test_in_place_ops_tell_the_tracer_which_value_the_tensor_now_holds():
     tracer = RecordingTracer()

@@ -12,6 +12,34 @@ from .registry import OpDef
 # Tracers push themselves here while they run (see jitscript.tracer); empty otherwise.
 TRACERS: list = []
 
+
+class OpObserver:
+    """What eager tells the innermost object in `TRACERS`; subclass it and override what you need.
+
+    The defaults observe nothing and keep eager's behaviour, so an observer that only wants
+    `record` (a test's op recorder) still works when eager grows another notification.
+    """
+
+    def record(self, op: OpDef, inputs: tuple, attrs: dict, outputs: tuple) -> None:
+        """An op ran on `inputs` (tensors or None) with `attrs` and produced `outputs`."""
+
+    def size(self, tensor, dim: int | None):
+        """`tensor.size(dim)`: the shape (or one dim) the caller sees."""
+        shape = tensor.data.shape
+        return shape if dim is None else shape[dim]
+
+    def escape(self, tensor, what: str) -> None:
+        """A tensor's value leaves the graph (`.item()`, `bool(t)`, ...)."""
+
+    def alias(self, new, old) -> None:
+        """`new` now holds `old`'s value (detach, in-place ops)."""
+
+    def filled(self, tensor, fill, size: tuple) -> None:
+        """`tensor` was created as `full(size, fill)`."""
+
+    def scalar_tensor_of(self, tensor, number) -> None:
+        """`tensor` is a 0-d tensor made from a traced number."""
+
 # The Tensor class; eager/tensor.py sets it when it is defined (it imports this module, so this
 # module cannot import it at load time, and a per-call import would cost a third of a microsecond).
 Tensor = None
