@@ -105,18 +105,26 @@ cuda = _Cuda()
 
 # ---- tensor ops of issue 3 (ops-tensor) ------------------------------------------------------------
 from .creation import as_tensor  # noqa: E402
-from .ops.indexing import gather, index_select, masked_fill, scatter, scatter_add  # noqa: E402
+from .ops.indexing import gather, index_select, masked_fill, masked_select, scatter, scatter_add, tril, triu  # noqa: E402
 from .ops.reduction import (  # noqa: E402
+    all,
+    allclose,
     amax,
     amin,
+    any,
     argmax,
     argmin,
+    argsort,
     cumsum,
+    equal,
     logsumexp,
     max,
     min,
+    norm,
     prod,
+    sort,
     std,
+    topk,
     var,
 )
 from .ops.shape import (  # noqa: E402
@@ -135,3 +143,4 @@ from .ops.shape import (  # noqa: E402
 
 concat = cat
 concatenate = cat
+

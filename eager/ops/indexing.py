@@ -483,3 +483,38 @@ def pad(input, pad, mode: str = "constant", value: float | None = None):  # noqa
                 raise OpError("pad", f"{mode} padding {pad} is too large (or negative) for input of shape "
                               f"{tuple(input.shape)}")
     return apply(PAD, (input,), {"pad": pad, "mode": mode, "value": float(value or 0.0)})
+
+
+# ---- triangles, masked_select ---------------------------------------------------------------------
+def _triangle(name, fn):
+    return register(OpDef(
+        name, forward=lambda xp, a, diagonal: fn(xp)(a, diagonal), attrs=("diagonal",), smooth=True,
+        needs_input_values=False, infer=lambda a, diagonal: a,
+        vjp=lambda c, g: apply(c.op, (g,), c.attrs)))
+
+
+TRIL = _triangle("tril", lambda xp: xp.tril)
+TRIU = _triangle("triu", lambda xp: xp.triu)
+
+
+def tril(input, diagonal: int = 0):
+    """The lower triangle of the last two dims (on and below `diagonal`), zeros elsewhere."""
+    if input.ndim < 2:
+        raise OpError("tril", f"needs at least 2 dims, got shape {tuple(input.shape)}")
+    return apply(TRIL, (input,), {"diagonal": int(diagonal)})
+
+
+def triu(input, diagonal: int = 0):
+    """The upper triangle of the last two dims (on and above `diagonal`), zeros elsewhere."""
+    if input.ndim < 2:
+        raise OpError("triu", f"needs at least 2 dims, got shape {tuple(input.shape)}")
+    return apply(TRIU, (input,), {"diagonal": int(diagonal)})
+
+
+def masked_select(input, mask):
+    """The elements of `input` where `mask` (broadcast against it) is true, as a 1-d tensor."""
+    from .rules import broadcast_shapes
+    from .shape import expand
+
+    shape = broadcast_shapes("masked_select", input.shape, mask.shape)
+    return getitem(expand(input, shape), expand(mask, shape))
