@@ -487,8 +487,9 @@ def pad(input, pad, mode: str = "constant", value: float | None = None):  # noqa
 
 # ---- triangles, masked_select ---------------------------------------------------------------------
 def _triangle(name, fn):
+    # no C kernel yet (exportable=False); a constant mask made with them folds away before export
     return register(OpDef(
-        name, forward=lambda xp, a, diagonal: fn(xp)(a, diagonal), attrs=("diagonal",), smooth=True,
+        name, forward=lambda xp, a, diagonal: fn(xp)(a, diagonal), attrs=("diagonal",), smooth=True, exportable=False,
         needs_input_values=False, infer=lambda a, diagonal: a,
         vjp=lambda c, g: apply(c.op, (g,), c.attrs)))
 

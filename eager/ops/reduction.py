@@ -337,9 +337,10 @@ def cumsum(input, dim: int, *, dtype=None):
 
 
 # ---- any/all, argsort (sort, topk), norm -----------------------------------------------------------
+# any, all and argsort have no C kernel yet (exportable=False: the exporter refuses them by name)
 def _bool_reduction(name, fn):
     return register(OpDef(
-        name, forward=lambda xp, a, dim, keepdim: fn(xp, a, dim, keepdim), attrs=("dim", "keepdim"),
+        name, forward=lambda xp, a, dim, keepdim: fn(xp, a, dim, keepdim), attrs=("dim", "keepdim"), exportable=False,
         infer=lambda a, dim, keepdim: Spec(_dt.bool_, reduced_shape(a.shape, dim, keepdim))))
 
 
@@ -364,7 +365,7 @@ def _argsort_forward(xp, a, dim, descending):
 
 
 ARGSORT = register(OpDef(
-    "argsort", forward=_argsort_forward, attrs=("dim", "descending"),
+    "argsort", forward=_argsort_forward, attrs=("dim", "descending"), exportable=False,
     infer=lambda a, dim, descending: Spec(_dt.int64, a.shape)))
 
 
