@@ -37,6 +37,7 @@ typedef struct esm_fused_plan {
     int32_t num_sources;
     const int32_t *sources;          /* values read by the group from outside its kernels */
     const int64_t *source_strides;   /* per source, ESM_MAX_DIMS broadcast strides (elements) */
+    int32_t num_tiles;
     esm_tensor *tiles;               /* per value of the model touched by the group: tile view */
     int32_t *tile_of;                /* value index -> index into tiles, -1 */
     int64_t numel;                   /* elements of the group's output shape */

@@ -141,3 +141,27 @@ def test_loop_carried_values_are_assigned_in_parallel(n, tmp_path):
     rng = np.random.default_rng(n)
     x, y = (rng.standard_normal((2, 4)).astype(np.float32) for _ in range(2))
     assert_close(native.load(tmp_path / "swap.esm").run(x, y, n), interpreter_outputs(module, (x, y, n)))
+
+
+FUSED_TILES = """\
+graph(%x : Tensor(float32, [N, 300])):
+  %b : Tensor(float32, [300]) = prim::param[name="b"]()
+  %s : Tensor(float32, []) = prim::param[name="s"]()
+  %y : Tensor(float32, [N, 300]), %z : Tensor(bool, [N, 300]) = prim::fused(%x, %b, %s)
+    block0(%u : Tensor(float32, [N, 300]), %v : Tensor(float32, [300]), %w : Tensor(float32, [])):
+      %p : Tensor(float32, [N, 300]) = mul(%u, %v)
+      %q : Tensor(float32, [N, 300]) = add(%p, %w)
+      %r : Tensor(bool, [N, 300]) = gt(%q, %w)
+      -> (%q, %r)
+  return (%y, %z)
+"""
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_fused_group_over_several_tiles_with_broadcast_and_scalar(batch, tmp_path):
+    rng = np.random.default_rng(batch)
+    params = {"b": rng.standard_normal(300).astype(np.float32), "s": np.float32(0.25) * np.ones((), np.float32)}
+    module = jitscript.ScriptModule(jitscript.parse(FUSED_TILES, params))
+    export.save(module, tmp_path / "fused.esm")
+    x = rng.standard_normal((batch, 300)).astype(np.float32)
+    assert_close(native.load(tmp_path / "fused.esm").run(x), interpreter_outputs(module, (x,)))
