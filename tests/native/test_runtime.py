@@ -165,3 +165,30 @@ def test_fused_group_over_several_tiles_with_broadcast_and_scalar(batch, tmp_pat
     export.save(module, tmp_path / "fused.esm")
     x = rng.standard_normal((batch, 300)).astype(np.float32)
     assert_close(native.load(tmp_path / "fused.esm").run(x), interpreter_outputs(module, (x,)))
+
+
+def test_a_newer_major_format_version_is_refused_with_both_versions(tmp_path, monkeypatch):
+    import export.writer
+
+    monkeypatch.setattr(export.writer, "FORMAT_VERSION", (2, 0))
+    export.save(graphs.mlp(), tmp_path / "future.esm")
+    with pytest.raises(native.RuntimeError) as info:
+        native.load(tmp_path / "future.esm")
+    assert info.value.status_name == "ESM_ERR_UNSUPPORTED"
+    assert "2.0" in info.value.message and "major version 1" in info.value.message
+
+
+TWO_INPUTS = """\
+graph(%x : Tensor(float32, [N, 4]), %y : Tensor(float32, [N, 4])):
+  %z : Tensor(float32, [N, 4]) = add(%x, %y)
+  return (%z)
+"""
+
+
+def test_inputs_sharing_a_symbolic_dim_must_agree(tmp_path):
+    export.save(jitscript.ScriptModule(jitscript.parse(TWO_INPUTS, {})), tmp_path / "two.esm")
+    model = native.load(tmp_path / "two.esm")
+    with pytest.raises(native.RuntimeError) as info:
+        model.run(np.zeros((2, 4), np.float32), np.zeros((3, 4), np.float32))
+    assert info.value.status_name == "ESM_ERR_SHAPE" and "(N)" in info.value.message
+    np.testing.assert_array_equal(model.run(np.ones((3, 4), np.float32), np.ones((3, 4), np.float32))[0], 2)
