@@ -3,7 +3,7 @@
 `import eager as torch` runs ordinary PyTorch tutorial code: the names and semantics follow
 PyTorch wherever they fit.
 """
-from . import autograd, dtypes, nn, ops
+from . import autograd, data, dtypes, nn, ops, optim, utils
 from . import tensor_methods as _tensor_methods  # noqa: F401 - binds Tensor methods
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import cuda_is_available, device
@@ -26,6 +26,7 @@ from .dtypes import DType as dtype
 from .dtypes import bool_ as bool  # noqa: A001 - PyTorch's name
 from .dtypes import float32, float64, int32, int64
 from .errors import OpError
+from .ops.conv import conv1d, conv2d, conv_transpose2d
 from .ops.elementwise import (
     abs,
     add,
@@ -69,9 +70,13 @@ from .ops.elementwise import (
     where,
 )
 from .ops.linalg import bmm, linear, matmul, mm
+from .ops.nn import log_softmax, softmax
+from .ops.normalization import group_norm, layer_norm
+from .ops.pooling import max_pool2d
 from .ops.reduction import mean, sum
 from .ops.shape import expand, flatten, permute, reshape, t, transpose
 from .random import Generator, manual_seed, rand, rand_like, randint, randn, randn_like, randperm
+from .serialization import load, save
 from .tensor import Tensor, is_tensor
 
 float = float32  # noqa: A001
@@ -97,3 +102,36 @@ class _Cuda:
 
 
 cuda = _Cuda()
+
+# ---- tensor ops of issue 3 (ops-tensor) ------------------------------------------------------------
+from .creation import as_tensor  # noqa: E402
+from .ops.indexing import gather, index_select, masked_fill, scatter, scatter_add  # noqa: E402
+from .ops.reduction import (  # noqa: E402
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cumsum,
+    logsumexp,
+    max,
+    min,
+    prod,
+    std,
+    var,
+)
+from .ops.shape import (  # noqa: E402
+    cat,
+    chunk,
+    clone,
+    flip,
+    narrow,
+    repeat,
+    split,
+    squeeze,
+    stack,
+    unbind,
+    unsqueeze,
+)
+
+concat = cat
+concatenate = cat

@@ -5,6 +5,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .backend import device_of, normalize_device, to_device, xp_for
+from .ops import dispatch as _dispatch
 from .tensor import Tensor
 
 
@@ -63,22 +64,25 @@ def _filled(fill, size, dtype, device, requires_grad) -> Tensor:
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.default_float
     xp = xp_for(normalize_device(device))
     t = Tensor._wrap(xp.full(_shape(size), fill, dtype=dt.np))
+    dims = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    if _dispatch.TRACERS and any(hasattr(d, "_ir_value") for d in dims):  # a traced size: stay dynamic
+        _dispatch.TRACERS[-1].filled(t, fill, dims)
     return t.requires_grad_(True) if requires_grad else t
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def zeros(*shape, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros of the given size."""
-    return _filled(0, size, dtype, device, requires_grad)
+    return _filled(0, shape if size is None else (size,), dtype, device, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def ones(*shape, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones of the given size."""
-    return _filled(1, size, dtype, device, requires_grad)
+    return _filled(1, shape if size is None else (size,), dtype, device, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty(*shape, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor (zero-filled here: NumPy's empty is not faster enough to matter)."""
-    return _filled(0, size, dtype, device, requires_grad)
+    return _filled(0, shape if size is None else (size,), dtype, device, requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -141,3 +145,45 @@ def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bo
     xp = xp_for(normalize_device(device))
     t = Tensor._wrap(xp.eye(n, m, dtype=dt.np))
     return t.requires_grad_(True) if requires_grad else t
+
+
+# ---- Tensor.new_* (same dtype and device as the tensor unless given) --------------------------------
+def _new_kwargs(t: Tensor, dtype, device, requires_grad: bool) -> dict:
+    dtype, device = _like(t, dtype, device)
+    return {"dtype": dtype, "device": device, "requires_grad": requires_grad}
+
+
+def new_zeros(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Zeros of `size` with this tensor's dtype and device."""
+    return zeros(*size, **_new_kwargs(self, dtype, device, requires_grad))
+
+
+def new_ones(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Ones of `size` with this tensor's dtype and device."""
+    return ones(*size, **_new_kwargs(self, dtype, device, requires_grad))
+
+
+def new_empty(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor of `size` with this tensor's dtype and device."""
+    return empty(*size, **_new_kwargs(self, dtype, device, requires_grad))
+
+
+def new_full(self: Tensor, size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """`fill_value` everywhere, with this tensor's dtype and device."""
+    return full(size, fill_value, **_new_kwargs(self, dtype, device, requires_grad))
+
+
+def new_tensor(self: Tensor, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A copy of `data` with this tensor's dtype and device unless given."""
+    return tensor(data, **_new_kwargs(self, dtype, device, requires_grad))
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """`data` as a tensor, without a copy when it already is one of that dtype and device."""
+    if isinstance(data, Tensor) and (dtype is None or _dt.to_dtype(dtype) is data.dtype) and (
+            device is None or normalize_device(device) == data.device.type):
+        return data
+    if isinstance(data, np.ndarray) and device in (None, "cpu") and (dtype is None or _dt.to_dtype(dtype).np
+                                                                     == data.dtype):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)

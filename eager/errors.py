@@ -32,3 +32,7 @@ class OpError(ValueError):
 
 def shapes_text(arrays) -> str:
     return ", ".join(str(tuple(a.shape)) if hasattr(a, "shape") else repr(a) for a in arrays)
+
+
+class OpIndexError(OpError, IndexError):
+    """An index out of range (an `IndexError`, as PyTorch raises, that also names the op)."""

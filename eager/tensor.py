@@ -21,7 +21,7 @@ class Tensor:
     """A multi-dimensional array with optional gradient tracking (PyTorch semantics)."""
 
     __slots__ = ("data", "requires_grad", "grad", "_ctx", "_out_index", "_version", "_hooks",
-                 "_retains_grad", "__weakref__")
+                 "_retains_grad", "_view_of", "__weakref__")
     __array_priority__ = 1000  # NumPy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, data, dtype=None, device=None, requires_grad: bool = False) -> None:
@@ -38,6 +38,7 @@ class Tensor:
         self._version = [0]
         self._hooks = None
         self._retains_grad = False
+        self._view_of = None  # (base, op, attrs, version) for a view; see eager/inplace.py
 
     @classmethod
     def _wrap(cls, array, requires_grad: bool = False) -> "Tensor":
@@ -50,6 +51,9 @@ class Tensor:
     # ---- metadata -------------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
+        """The sizes of the dims (traced as IR ops while tracing, like `size()`)."""
+        if _dispatch.TRACERS:
+            return _dispatch.TRACERS[-1].size(self, None)
         return self.data.shape
 
     @property
@@ -279,6 +283,9 @@ class Tensor:
                 t.grad = grad if t.grad is None else t.grad + grad
 
         self.register_hook(keep)
+
+
+_dispatch.Tensor = Tensor
 
 
 class _RemovableHandle:

@@ -47,3 +47,29 @@ bind(METHODS)
 bind(OPERATORS)
 Tensor.T = property(lambda self: S.permute(self, *reversed(range(self.ndim))))
 Tensor.mT = property(lambda self: S.transpose(self, -2, -1))
+
+
+# ---- tensor ops of issue 3: more reductions, shape ops, indexing, in-place ops -------------------
+from . import creation as _C  # noqa: E402
+from . import inplace as _inplace  # noqa: E402 - binds after the Tensor class is complete
+from .ops import indexing as _I  # noqa: E402
+
+bind({
+    "prod": R.prod, "max": R.max, "min": R.min, "amax": R.amax, "amin": R.amin, "argmax": R.argmax,
+    "argmin": R.argmin, "var": R.var, "std": R.std, "logsumexp": R.logsumexp, "cumsum": R.cumsum,
+    "squeeze": S.squeeze, "unsqueeze": S.unsqueeze, "repeat": S.repeat, "split": S.split, "chunk": S.chunk,
+    "narrow": S.narrow, "unbind": S.unbind, "flip": S.flip, "clone": S.clone, "contiguous": S.contiguous,
+    "gather": _I.gather, "scatter": _I.scatter, "scatter_add": _I.scatter_add, "index_select": _I.index_select,
+    "masked_fill": _I.masked_fill, "__getitem__": _I.getitem,
+})
+bind(_inplace.METHODS)
+bind({
+    "new_zeros": _C.new_zeros, "new_ones": _C.new_ones, "new_empty": _C.new_empty, "new_full": _C.new_full,
+    "new_tensor": _C.new_tensor, "view_as": lambda self, other: S.reshape(self, other.shape),
+    "reshape_as": lambda self, other: S.reshape(self, other.shape), "type_as": lambda self, other: self.to(other.dtype),
+})
+
+# NN methods (ops-nn branch)
+from .ops import nn as _nn  # noqa: E402 - grouped with the bindings it feeds
+
+bind({"softmax": _nn.softmax, "log_softmax": _nn.log_softmax})

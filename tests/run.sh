@@ -5,4 +5,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q --disable-pip-version-check -e ".[test,examples]"
 python3 -m ruff check .
+# The C runtime: one Release build (libesm for export.native, esm-run, ctest), and the C tests
+# again under AddressSanitizer + UBSan (the malformed-file corpus must never crash).
+cmake -S native_runtime -B native_runtime/build -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake --build native_runtime/build -j 2 > /dev/null
+(cd native_runtime/build && ctest --output-on-failure)
+cmake -S native_runtime -B native_runtime/build-asan -DESM_SANITIZE=ON -DESM_BUILD_TOOLS=OFF -DCMAKE_BUILD_TYPE=Debug > /dev/null
+cmake --build native_runtime/build-asan -j 2 > /dev/null
+(cd native_runtime/build-asan && ctest --output-on-failure)
+# arm64: cross-compiled with Debian's gcc-aarch64-linux-gnu, tests run under qemu-user (when
+# installed: apt-get install gcc-aarch64-linux-gnu qemu-user).
+if command -v aarch64-linux-gnu-gcc > /dev/null && command -v qemu-aarch64 > /dev/null; then
+  cmake -S native_runtime -B native_runtime/build-arm64 \
+    -DCMAKE_TOOLCHAIN_FILE="$PWD/native_runtime/cmake/aarch64-linux-gnu.cmake" > /dev/null
+  cmake --build native_runtime/build-arm64 -j 2 > /dev/null
+  (cd native_runtime/build-arm64 && ctest --output-on-failure)
+fi
 python3 -m pytest -n 2 "$@"

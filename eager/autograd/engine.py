@@ -24,9 +24,9 @@ def _topo_order(roots: list[Node]) -> list[Node]:
         stack.append((node, True))
         if node.inputs is None:
             continue
-        for t in node.inputs:
-            if t is not None and t._ctx is not None and id(t._ctx) not in seen:
-                stack.append((t._ctx, False))
+        for edge in node.edges:
+            if edge is not None and edge[0] is not None and id(edge[0]) not in seen:
+                stack.append((edge[0], False))
     order.reverse()
     return order
 
@@ -80,15 +80,15 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
             in_grads = node.op.vjp(node, *grads)
             if not isinstance(in_grads, (tuple, list)):
                 in_grads = (in_grads,)
-            for t, g in zip(node.inputs, in_grads):
-                if g is None or t is None or not t.requires_grad:
+            for t, edge, g in zip(node.inputs, node.edges, in_grads):
+                if g is None or edge is None:
                     continue
                 if not isinstance(g, Tensor):
                     raise TypeError(f"{node.op.name}: VJP returned {type(g).__name__}, not a Tensor")
                 if capture is not None and id(t) in capture:
                     _accumulate(capture, id(t), g)
-                if t._ctx is not None:
-                    _accumulate(node_grads.setdefault(id(t._ctx), {}), t._out_index, g)
+                if edge[0] is not None:
+                    _accumulate(node_grads.setdefault(id(edge[0]), {}), edge[1], g)
                 elif capture is None:
                     _accumulate_leaf(t, g, create_graph)
             if not retain_graph:

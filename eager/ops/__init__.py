@@ -1,5 +1,10 @@
 """The op registry and the public op functions (one module per family of ops)."""
-from . import elementwise, linalg, reduction, shape  # noqa: F401 - importing registers the ops
+from . import conv as conv  # the NN families (ops-nn branch), one line each for easy merges
+from . import elementwise, indexing, linalg, reduction, shape  # noqa: F401 - importing registers the ops
+from . import losses as losses
+from . import nn as nn
+from . import normalization as normalization
+from . import pooling as pooling
 from .registry import REGISTRY, OpDef, Spec, get, register
 
 __all__ = ["REGISTRY", "OpDef", "Spec", "get", "register"]

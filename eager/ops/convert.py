@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..backend import xp_of
+from . import dispatch
 
 
 def scalar_tensor(value, dtype: _dt.DType, like_array):
@@ -12,13 +13,21 @@ def scalar_tensor(value, dtype: _dt.DType, like_array):
     from ..tensor import Tensor
 
     if like_array is None or isinstance(like_array, np.ndarray):
-        return Tensor._wrap(np.asarray(value, dtype=dtype.np))
-    return Tensor._wrap(xp_of(like_array).asarray(value, dtype=dtype.np))
+        t = Tensor._wrap(np.asarray(value, dtype=dtype.np))
+    else:
+        t = Tensor._wrap(xp_of(like_array).asarray(value, dtype=dtype.np))
+    if hasattr(value, "_ir_value") and dispatch.TRACERS:  # a traced size: keep it an IR value
+        dispatch.TRACERS[-1].scalar_tensor_of(t, value)
+    return t
 
 
 def promote_operands(*args):
     """Tensors for `args` (tensors or Python scalars; None passes through), all of one dtype."""
-    from ..tensor import Tensor
+    Tensor = dispatch.Tensor
+    if len(args) == 2:  # the common cases first: they run on every binary operator
+        fast = _promote_pair(Tensor, *args)
+        if fast is not None:
+            return fast
     from .elementwise import cast
 
     tensors = [a for a in args if isinstance(a, Tensor)]
@@ -43,6 +52,25 @@ def promote_operands(*args):
         else:
             out.append(a)
     return tuple(out)
+
+
+def _promote_pair(Tensor, a, b):
+    """Two tensors of one dtype, or a cpu tensor and a Python number that does not widen it
+    (PyTorch's weak scalars); None for every other case."""
+    ta, tb = type(a) is Tensor, type(b) is Tensor
+    if ta and tb:
+        return (a, b) if a.data.dtype is b.data.dtype else None
+    if ta == tb:
+        return None
+    t, s = (a, b) if ta else (b, a)
+    array = t.data
+    kind = type(s)
+    if type(array) is not np.ndarray or not (kind is float or kind is int):
+        return None
+    if array.dtype.kind != "f" and not (kind is int and array.dtype.kind in "iu"):
+        return None
+    scalar = Tensor._wrap(np.asarray(s, dtype=array.dtype))
+    return (t, scalar) if ta else (scalar, t)
 
 
 def to_tensor(value, like=None):

@@ -1,6 +1,10 @@
 """Reductions: sum, mean, ... over dims (None: all), with `keepdim`."""
 from __future__ import annotations
 
+from collections import namedtuple
+
+import numpy as np
+
 from .. import dtypes as _dt
 from .dispatch import apply
 from .registry import OpDef, Spec, register
@@ -33,6 +37,10 @@ def _sum_dtype(d):
     return _dt.int64 if d.category < 2 else d
 
 
+# NumPy dtype -> the dtype sum-like ops accumulate in when it differs (bool and ints: int64)
+_WIDENED_NP = {d.np: _sum_dtype(d).np for d in _dt.ALL if _sum_dtype(d) is not d}
+
+
 def expand_back(g, c):
     """Broadcast a reduced gradient back over the input's shape (VJP of sum-like ops)."""
     from .shape import expand, reshape
@@ -44,8 +52,7 @@ def expand_back(g, c):
 
 
 SUM = register(OpDef(
-    "sum", forward=lambda xp, a, dim, keepdim: xp.sum(a, axis=dim, keepdims=keepdim,
-                                                     dtype=_sum_dtype(_dt.from_numpy(a.dtype)).np),
+    "sum", forward=lambda xp, a, dim, keepdim: a.sum(axis=dim, keepdims=keepdim, dtype=_WIDENED_NP.get(a.dtype)),
     infer=reduction_rule(_sum_dtype), attrs=("dim", "keepdim"), smooth=True, needs_input_values=False,
     vjp=lambda c, g: expand_back(g, c)))
 MEAN = register(OpDef(
@@ -101,3 +108,229 @@ def sum_to_size(input, *size):
     """Sum broadcast dims away so the result has shape `size` (the VJP of broadcasting)."""
     shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
     return apply(SUM_TO_SIZE, (input,), {"shape": shape})
+
+
+# ---- prod, amax/amin, argmax/argmin, var, logsumexp, cumsum ----------------------------------------
+def _prod_vjp(c, g):
+    """d prod / d x_i = prod / x_i, or, at the single zero of a slice, the product of the others.
+
+    Written so that the second derivative is right too wherever a slice has at most one zero."""
+    from .elementwise import where
+
+    x, dim = c.inputs[0], c.attrs["dim"]
+    is_zero = x == 0
+    nonzero = where(is_zero, 1.0, x)
+    zeros = sum(is_zero, dim, keepdim=True)
+    others = _expand(prod(nonzero, dim, keepdim=True), x.shape)
+    grad = where(is_zero, where(zeros == 1, others, 0.0), expand_back(c.out(), c) / nonzero)
+    return expand_back(g, c) * grad
+
+
+PROD = register(OpDef(
+    "prod", forward=lambda xp, a, dim, keepdim: a.prod(axis=dim, keepdims=keepdim, dtype=_WIDENED_NP.get(a.dtype)),
+    infer=reduction_rule(_sum_dtype), attrs=("dim", "keepdim"), smooth=True, vjp=_prod_vjp))
+
+
+def _extreme_vjp(c, g):
+    """Gradient of amax/amin: shared evenly between the elements equal to the extreme (PyTorch)."""
+    x = c.inputs[0]
+    hit = (x == expand_back(c.out(), c)).to(g.dtype)
+    count = sum(hit, c.attrs["dim"], keepdim=True)
+    return expand_back(g, c) * hit / count
+
+
+AMAX = register(OpDef(
+    "amax", forward=lambda xp, a, dim, keepdim: xp.amax(a, axis=dim, keepdims=keepdim),
+    infer=reduction_rule(), attrs=("dim", "keepdim"), vjp=_extreme_vjp))
+AMIN = register(OpDef(
+    "amin", forward=lambda xp, a, dim, keepdim: xp.amin(a, axis=dim, keepdims=keepdim),
+    infer=reduction_rule(), attrs=("dim", "keepdim"), vjp=_extreme_vjp))
+
+
+def _arg_forward(fn):
+    def forward(xp, a, dim, keepdim):
+        if dim is None:
+            out = fn(xp, a.reshape(-1), 0)
+            return out.reshape((1,) * a.ndim) if keepdim else out
+        out = fn(xp, a, dim)
+        return xp.expand_dims(out, dim) if keepdim else out
+    return forward
+
+
+def _arg_infer(a, dim, keepdim):
+    if dim is None:
+        return Spec(_dt.int64, (1,) * len(a.shape) if keepdim else ())
+    return Spec(_dt.int64, reduced_shape(a.shape, (dim,), keepdim))
+
+
+ARGMAX = register(OpDef(
+    "argmax", forward=_arg_forward(lambda xp, a, d: xp.argmax(a, axis=d).astype(xp.int64)),
+    infer=_arg_infer, attrs=("dim", "keepdim")))
+ARGMIN = register(OpDef(
+    "argmin", forward=_arg_forward(lambda xp, a, d: xp.argmin(a, axis=d).astype(xp.int64)),
+    infer=_arg_infer, attrs=("dim", "keepdim")))
+
+
+def _dof(n: int, correction: int):
+    """Degrees of freedom n - correction; at or below zero the variance is inf or nan, as PyTorch."""
+    return n - correction if n > correction else 0.0
+
+
+def _var_forward(xp, a, dim, correction, keepdim):
+    n = _count(a.shape, dim)
+    centered = a - a.mean(axis=dim, keepdims=True)
+    out = (centered * centered).sum(axis=dim, keepdims=keepdim) / _dof(n, correction)
+    return out.astype(a.dtype, copy=False)
+
+
+def _var_vjp(c, g):
+    x, dim = c.inputs[0], c.attrs["dim"]
+    n = _count(x.shape, dim)
+    centered = x - mean(x, dim, keepdim=True)
+    return expand_back(g, c) * centered * 2.0 / _dof(n, c.attrs["correction"])
+
+
+VAR = register(OpDef(
+    "var", forward=_var_forward, vjp=_var_vjp, smooth=True, attrs=("dim", "correction", "keepdim"),
+    infer=lambda a, dim, correction, keepdim: Spec(a.dtype, reduced_shape(a.shape, dim, keepdim))))
+
+
+def _logsumexp_forward(xp, a, dim, keepdim):
+    top = xp.amax(a, axis=dim, keepdims=True)
+    top = xp.where(xp.isfinite(top), top, 0)  # all -inf (or inf) slices: no shift
+    with np.errstate(divide="ignore"):  # log(0) = -inf for all -inf slices, as PyTorch, silently
+        out = xp.log(xp.sum(xp.exp(a - top), axis=dim, keepdims=True)) + top
+    return (out if keepdim else xp.squeeze(out, axis=dim)).astype(a.dtype, copy=False)
+
+
+def _logsumexp_vjp(c, g):
+    from .elementwise import exp
+
+    x = c.inputs[0]
+    return expand_back(g, c) * exp(x - expand_back(c.out(), c))
+
+
+LOGSUMEXP = register(OpDef(
+    "logsumexp", forward=_logsumexp_forward, vjp=_logsumexp_vjp, smooth=True, attrs=("dim", "keepdim"),
+    infer=reduction_rule()))
+
+
+def _cumsum_forward(xp, a, dim):
+    return a.cumsum(axis=dim, dtype=_WIDENED_NP.get(a.dtype))
+
+
+def _cumsum_vjp(c, g):
+    dim = c.attrs["dim"]
+    # the reverse cumulative sum: sum over j >= i of g_j
+    return sum(g, dim, keepdim=True) - cumsum(g, dim) + g
+
+
+CUMSUM = register(OpDef(
+    "cumsum", forward=_cumsum_forward, vjp=_cumsum_vjp, smooth=True, attrs=("dim",), needs_input_values=False,
+    infer=lambda a, dim: Spec(_sum_dtype(a.dtype), a.shape)))
+
+
+# ---- public functions -------------------------------------------------------------------------------
+def _reduce(op, input, dim, keepdim):
+    return apply(op, (input,), {"dim": dims_of(op.name, dim, input.ndim), "keepdim": bool(keepdim)})
+
+
+def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """Product over `dim` (all elements when None); integer and bool inputs give int64."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return _reduce(PROD, input, dim, keepdim)
+
+
+def amax(input, dim=(), keepdim: bool = False):
+    """Maximum over `dim` (all dims when empty or None); ties share the gradient."""
+    return _reduce(AMAX, input, None if dim == () else dim, keepdim)
+
+
+def amin(input, dim=(), keepdim: bool = False):
+    """Minimum over `dim` (all dims when empty or None); ties share the gradient."""
+    return _reduce(AMIN, input, None if dim == () else dim, keepdim)
+
+
+def _arg(op, input, dim, keepdim):
+    if dim is not None:
+        dim = normalize_dim(op.name, dim, input.ndim)
+    if input.ndim == 0:
+        dim = None
+    return apply(op, (input,), {"dim": dim, "keepdim": bool(keepdim)})
+
+
+def argmax(input, dim: int | None = None, keepdim: bool = False):
+    """Index of the maximum over `dim`, or into the flattened tensor when `dim` is None."""
+    return _arg(ARGMAX, input, dim, keepdim)
+
+
+def argmin(input, dim: int | None = None, keepdim: bool = False):
+    """Index of the minimum over `dim`, or into the flattened tensor when `dim` is None."""
+    return _arg(ARGMIN, input, dim, keepdim)
+
+
+MaxResult = namedtuple("max", ["values", "indices"])
+MinResult = namedtuple("min", ["values", "indices"])
+
+
+def _extreme(op, arg_op, result_type, input, dim, keepdim):
+    from .convert import to_tensor
+    from .elementwise import maximum, minimum
+
+    if dim is None:
+        return _reduce(op, input, None, False)
+    if not isinstance(dim, int):  # max(a, b): the elementwise form
+        other = to_tensor(dim, input)
+        return maximum(input, other) if op is AMAX else minimum(input, other)
+    indices = _arg(arg_op, input, dim, True)
+    from .indexing import gather
+    from .shape import squeeze
+
+    values = gather(input, dim, indices)
+    if not keepdim:
+        values, indices = squeeze(values, dim), squeeze(indices, dim)
+    return result_type(values, indices)
+
+
+def max(input, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
+    """max(x): the largest element; max(x, dim): (values, indices); max(x, y): elementwise maximum."""
+    return _extreme(AMAX, ARGMAX, MaxResult, input, dim, keepdim)
+
+
+def min(input, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
+    """min(x): the smallest element; min(x, dim): (values, indices); min(x, y): elementwise minimum."""
+    return _extreme(AMIN, ARGMIN, MinResult, input, dim, keepdim)
+
+
+def var(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
+    """Variance over `dim` with Bessel's `correction` (1 by default; `unbiased=False` means 0)."""
+    if isinstance(dim, bool):  # var(x, unbiased): PyTorch's older overload
+        dim, unbiased = None, dim
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    if not input.dtype.is_floating_point:
+        from ..errors import OpError
+
+        raise OpError("var", f"needs a floating point input, got {input.dtype}")
+    return apply(VAR, (input,), {"dim": dims_of("var", dim, input.ndim), "correction": correction,
+                                 "keepdim": bool(keepdim)})
+
+
+def std(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
+    """Standard deviation: sqrt(var(...)) with the same arguments."""
+    from .elementwise import sqrt
+
+    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+def logsumexp(input, dim, keepdim: bool = False):
+    """log(sum(exp(input), dim)), computed without overflow."""
+    return _reduce(LOGSUMEXP, input, dim, keepdim)
+
+
+def cumsum(input, dim: int, *, dtype=None):
+    """Running sum along `dim`; integer and bool inputs give int64."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return apply(CUMSUM, (input,), {"dim": normalize_dim("cumsum", dim, input.ndim)})

@@ -29,7 +29,7 @@ static esm_status reshape_prepare(esm_node_ctx *ctx)
     total = esm_numel(x);
     for (d = 0; d < count; d++) {
         if (shape[d] == -1 && infer < 0) infer = d;
-        else if (shape[d] < 0)
+        else if (shape[d] < 0 || (shape[d] > 0 && known > INT64_MAX / shape[d]))
             return esm_kernel_fail(ctx, ESM_ERR_INVALID_MODEL, "bad target dim %lld", (long long)shape[d]);
         else known *= shape[d];
     }

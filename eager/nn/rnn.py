@@ -1,0 +1,260 @@
+"""Recurrent layers: `RNN`, `LSTM`, `GRU` (multi-layer, bidirectional, `batch_first`, initial
+state) and their cells, with PyTorch's parameter names (`weight_ih_l0`, `bias_hh_l1_reverse`,
+...) and gate order, so state dicts map 1:1.
+
+The input projection of a whole sequence is one matmul; only the recurrent part loops over time.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import creation
+from ..errors import OpError
+from ..ops.shape import cat, stack
+from . import functional as F
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _rnn_step(nonlinearity):
+    def step(gi, h, w_hh, b_hh):
+        return nonlinearity(gi + F.linear(h, w_hh, b_hh))
+
+    return step
+
+
+def _lstm_step(gi, state, w_hh, b_hh):
+    """Gates in PyTorch's order: input, forget, cell, output."""
+    h, c = state
+    i, f, g, o = (gi + F.linear(h, w_hh, b_hh)).chunk(4, -1)
+    c = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
+    return F.sigmoid(o) * F.tanh(c), c
+
+
+def _gru_step(gi, h, w_hh, b_hh):
+    """Gates in PyTorch's order: reset, update, new; the reset gate scales W_hn h + b_hn."""
+    ir, iz, in_ = gi.chunk(3, -1)
+    hr, hz, hn = F.linear(h, w_hh, b_hh).chunk(3, -1)
+    r = F.sigmoid(ir + hr)
+    z = F.sigmoid(iz + hz)
+    n = F.tanh(in_ + r * hn)
+    return (1 - z) * n + z * h
+
+
+_STEPS = {"RNN_TANH": _rnn_step(F.tanh), "RNN_RELU": _rnn_step(F.relu), "LSTM": _lstm_step, "GRU": _gru_step}
+
+
+def _init_uniform(module: Module, hidden_size: int) -> None:
+    """PyTorch's recurrent init: every weight and bias uniform in +-1/sqrt(hidden_size)."""
+    bound = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0
+    for p in module.parameters():
+        init.uniform_(p, -bound, bound)
+
+
+class RNNBase(Module):
+    """The shared multi-layer recurrent loop; `mode` is "RNN_TANH", "RNN_RELU", "LSTM" or "GRU"."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        if not 0 <= dropout <= 1:
+            raise ValueError(f"dropout should be a number in range [0, 1], got {dropout}")
+        if num_layers < 1 or hidden_size < 1:
+            raise ValueError(f"num_layers ({num_layers}) and hidden_size ({hidden_size}) must be positive")
+        self.mode = mode
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, float(dropout), bidirectional
+        directions = 2 if bidirectional else 1
+        gate_size = _GATES[mode] * hidden_size
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * directions
+            for suffix in ("", "_reverse")[:directions]:
+                shapes = {"weight_ih": (gate_size, layer_input), "weight_hh": (gate_size, hidden_size)}
+                if bias:
+                    shapes.update(bias_ih=(gate_size,), bias_hh=(gate_size,))
+                for name, shape in shapes.items():
+                    setattr(self, f"{name}_l{layer}{suffix}",
+                            Parameter(creation.empty(*shape, device=device, dtype=dtype)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Every weight and bias uniform in +-1/sqrt(hidden_size)."""
+        _init_uniform(self, self.hidden_size)
+
+    def _weights(self, layer: int, suffix: str) -> tuple:
+        get = self._parameters.get
+        return (get(f"weight_ih_l{layer}{suffix}"), get(f"bias_ih_l{layer}{suffix}"),
+                get(f"weight_hh_l{layer}{suffix}"), get(f"bias_hh_l{layer}{suffix}"))
+
+    def _initial_state(self, input, hx, batch: int):
+        directions = 2 if self.bidirectional else 1
+        shape = (self.num_layers * directions, batch, self.hidden_size)
+        if hx is None:
+            zeros = creation.zeros(shape, dtype=input.dtype, device=input.device.type)
+            return (zeros, zeros) if self.mode == "LSTM" else zeros
+        for h in (hx if self.mode == "LSTM" else (hx,)):
+            if tuple(h.shape) != shape:
+                raise OpError(type(self).__name__, f"expected hidden size {shape}, got {tuple(h.shape)}")
+        return hx
+
+    def forward(self, input, hx=None):
+        batched = input.ndim == 3
+        if input.ndim not in (2, 3):
+            raise OpError(type(self).__name__, f"expected input to be 2D or 3D, got {input.ndim}D "
+                          f"of shape {tuple(input.shape)}")
+        if not batched:
+            input = input.unsqueeze(1)
+            if hx is not None:
+                hx = tuple(h.unsqueeze(1) for h in hx) if self.mode == "LSTM" else hx.unsqueeze(1)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        hx = self._initial_state(input, hx, input.shape[1])
+        output, finals = self._run_layers(input, hx)
+        h_n = stack([f[0] if self.mode == "LSTM" else f for f in finals], 0)
+        hidden = (h_n, stack([f[1] for f in finals], 0)) if self.mode == "LSTM" else h_n
+        if not batched:
+            output = output.squeeze(1)
+            hidden = tuple(h.squeeze(1) for h in hidden) if self.mode == "LSTM" else hidden.squeeze(1)
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return output, hidden
+
+    def _run_layers(self, input, hx):
+        """Every layer and direction; returns the last layer's outputs and each final state."""
+        step = _STEPS[self.mode]
+        directions = 2 if self.bidirectional else 1
+        finals, layer_input = [], input
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                w_ih, b_ih, w_hh, b_hh = self._weights(layer, "_reverse" if direction else "")
+                index = layer * directions + direction
+                state = (hx[0][index], hx[1][index]) if self.mode == "LSTM" else hx[index]
+                projected = F.linear(layer_input, w_ih, b_ih)
+                hs = [None] * projected.shape[0]
+                times = range(len(hs) - 1, -1, -1) if direction else range(len(hs))
+                for t in times:
+                    state = step(projected[t], state, w_hh, b_hh)
+                    hs[t] = state[0] if self.mode == "LSTM" else state
+                outputs.append(stack(hs, 0))
+                finals.append(state)
+            layer_input = outputs[0] if directions == 1 else cat(outputs, 2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, True)
+        return layer_input, finals
+
+    def extra_repr(self) -> str:
+        text = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            text += f", num_layers={self.num_layers}"
+        if not self.bias:
+            text += ", bias=False"
+        if self.batch_first:
+            text += ", batch_first=True"
+        if self.dropout:
+            text += f", dropout={self.dropout}"
+        if self.bidirectional:
+            text += ", bidirectional=True"
+        return text
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh) (or relu)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
+                         bias, batch_first, dropout, bidirectional, device, dtype)
+
+
+class LSTM(RNNBase):
+    """Long short-term memory; forward returns (output, (h_n, c_n))."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None) -> None:
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device, dtype)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit; forward returns (output, h_n)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None) -> None:
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device, dtype)
+
+
+class _CellBase(Module):
+    """One time step: parameters weight_ih, weight_hh, bias_ih, bias_hh as in PyTorch."""
+
+    mode = "RNN_TANH"
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        gate_size = _GATES[self.mode] * hidden_size
+        self.weight_ih = Parameter(creation.empty(gate_size, input_size, device=device, dtype=dtype))
+        self.weight_hh = Parameter(creation.empty(gate_size, hidden_size, device=device, dtype=dtype))
+        if bias:
+            self.bias_ih = Parameter(creation.empty(gate_size, device=device, dtype=dtype))
+            self.bias_hh = Parameter(creation.empty(gate_size, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        _init_uniform(self, hidden_size)
+
+    def forward(self, input, hx=None):
+        batched = input.ndim == 2
+        if not batched:
+            input = input.unsqueeze(0)
+            if hx is not None:
+                hx = tuple(h.unsqueeze(0) for h in hx) if self.mode == "LSTM" else hx.unsqueeze(0)
+        if hx is None:
+            zeros = creation.zeros(input.shape[0], self.hidden_size, dtype=input.dtype, device=input.device.type)
+            hx = (zeros, zeros) if self.mode == "LSTM" else zeros
+        gi = F.linear(input, self.weight_ih, self.bias_ih)
+        out = _STEPS[self.mode](gi, hx, self.weight_hh, self.bias_hh)
+        if not batched:
+            out = tuple(h.squeeze(0) for h in out) if self.mode == "LSTM" else out.squeeze(0)
+        return out
+
+    def extra_repr(self) -> str:
+        text = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            text += ", bias=False"
+        if self.mode == "RNN_RELU":
+            text += ", nonlinearity=relu"
+        return text
+
+
+class RNNCell(_CellBase):
+    """One Elman RNN step: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu)."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 device=None, dtype=None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
+        self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        super().__init__(input_size, hidden_size, bias, device, dtype)
+
+
+class LSTMCell(_CellBase):
+    """One LSTM step; returns (h', c')."""
+
+    mode = "LSTM"
+
+
+class GRUCell(_CellBase):
+    """One GRU step; returns h'."""
+
+    mode = "GRU"

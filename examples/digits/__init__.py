@@ -1,0 +1,1 @@
+"""Handwritten digits (scikit-learn's 8x8 set): a small CNN and an MLP trained eagerly."""

@@ -1,0 +1,1 @@
+"""Graph passes: each module holds one pass, a function taking a Graph and changing it in place."""
