@@ -23,6 +23,12 @@ set(ESM_KERNEL_SOURCES
     ${ESM_KERNEL_DIR}/index.c
 )
 
+# No code here reads floating-point exception flags; without -ftrapping-math GCC may turn the
+# selects of the float32 math (vmath.h) into vector blends, so those loops vectorize.
+if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
+    set_source_files_properties(${ESM_KERNEL_SOURCES} PROPERTIES COMPILE_OPTIONS -fno-trapping-math)
+endif()
+
 # The kernels' own unit tests (hand-built nodes, hand-computed references); the core adds
 # them to CTest with: if(BUILD_TESTING) esm_add_kernel_tests() endif()
 function(esm_add_kernel_tests)
