@@ -1,7 +1,10 @@
 """Forward + backward of one conv2d layer, eager vs PyTorch side by side (float32, CPU).
 
 The default case is the first layer of the benchmark CNN: conv 1->16, 3x3, padding 1, on a
-batch of 64 28x28 images (the input needs no gradient). Run: python3 -m benchmarks.conv_step
+batch of 64 28x28 images (the input needs no gradient); the second is the benchmark CNN's second
+layer, whose input gradient is needed. Both libraries get the same thread count.
+
+    python3 -m benchmarks.conv_step [--threads 1] [--repeat 30]
 """
 from __future__ import annotations
 
@@ -48,15 +51,22 @@ def compare(batch: int, c_in: int, c_out: int, size: int, kernel: int, input_gra
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=1, help="threads for both PyTorch and NumPy's BLAS")
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     cases = [(64, 1, 16, 28, 3, False), (64, 16, 32, 14, 3, True)]
+    print(f"threads: {args.threads}")
     print(f"{'case':44} {'eager ms':>9} {'torch ms':>9} {'ratio':>6}")
-    for batch, c_in, c_out, size, kernel, input_grad in cases:
-        ours, theirs = compare(batch, c_in, c_out, size, kernel, input_grad, args.repeat)
-        name = f"conv {c_in}->{c_out} {kernel}x{kernel} on {batch}x{size}x{size}" + (" +grad x" if input_grad else "")
-        print(f"{name:44} {ours * 1e3:9.3f} {theirs * 1e3:9.3f} {ours / theirs:6.2f}")
+    with threadpool_limits(limits=args.threads):
+        for batch, c_in, c_out, size, kernel, input_grad in cases:
+            ours, theirs = compare(batch, c_in, c_out, size, kernel, input_grad, args.repeat)
+            name = f"conv {c_in}->{c_out} {kernel}x{kernel} on {batch}x{size}x{size}" + (" +grad x" * input_grad)
+            print(f"{name:44} {ours * 1e3:9.3f} {theirs * 1e3:9.3f} {ours / theirs:6.2f}")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ kernels):
 
 Kernels are im2col through stride tricks (a copy-free window view, one copy into columns) and
 one matrix product per group; col2im is one strided add per kernel offset. Attributes share
-one layout: `stride`, `dilation` are (h, w) pairs, `padding` is ((top, bottom), (left, right))
-so that PyTorch's asymmetric "same" padding is exact.
+one layout: `stride`, `dilation` are (h, w) pairs, `padding` is (top, left, bottom, right) (ONNX's
+order; flat ints, as the file format stores attributes) so that PyTorch's asymmetric "same"
+padding is exact.
 """
 from __future__ import annotations
 
@@ -35,6 +36,18 @@ def transpose_out_size(size, kernel: int, stride: int, pad: tuple, dilation: int
     if not isinstance(size, int):
         return size if stride == 1 and pad[0] + pad[1] == dilation * (kernel - 1) and not output_padding else "?"
     return (size - 1) * stride - pad[0] - pad[1] + dilation * (kernel - 1) + output_padding + 1
+
+
+def sides(padding: tuple) -> tuple:
+    """((top, bottom), (left, right)) of a (top, left, bottom, right) padding attribute."""
+    top, left, bottom, right = padding
+    return (top, bottom), (left, right)
+
+
+def flat_padding(pairs) -> tuple:
+    """The (top, left, bottom, right) attribute of ((top, bottom), (left, right))."""
+    (top, bottom), (left, right) = pairs
+    return (top, left, bottom, right)
 
 
 def _check_channels(op: str, x_shape: tuple, w_shape: tuple, groups: int, transposed: bool) -> None:
@@ -68,7 +81,7 @@ def _columns(xp, x, kernel, stride, padding, dilation, groups, out_hw=None):
     """im2col: (N, G, Cg*kh*kw, Ho*Wo) columns of padded `x` (N, C, H, W), and (Ho, Wo).
     Batch-first so the products below come out in NCHW without a transposing copy; `out_hw`
     limits the windows (conv2d_weight takes them from the gradient's shape)."""
-    (pt, pb), (pl, pr) = padding
+    (pt, pb), (pl, pr) = sides(padding)
     if pt or pb or pl or pr:
         x = xp.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
     n, c, h, w = x.shape
@@ -95,7 +108,7 @@ def _conv2d_forward(xp, x, w, b=None, *, stride, padding, dilation, groups):
 def _conv_transpose2d_forward(xp, y, w, b=None, *, stride, padding, output_padding, dilation, groups):
     _check_operands("conv_transpose2d", y, w, b, groups, transposed=True)
     spans = (dilation[0] * (w.shape[2] - 1), dilation[1] * (w.shape[3] - 1))
-    if stride == (1, 1) and all(p <= span for pair, span in zip(padding, spans) for p in pair):
+    if stride == (1, 1) and all(p <= span for pair, span in zip(sides(padding), spans) for p in pair):
         return _conv_transpose2d_as_conv(xp, y, w, b, padding, output_padding, dilation, groups, spans)
     return _col2im(xp, y, w, b, stride, padding, output_padding, dilation, groups)
 
@@ -106,8 +119,9 @@ def _conv_transpose2d_as_conv(xp, y, w, b, padding, output_padding, dilation, gr
     c_in, og, kh, kw = w.shape
     flipped = w[:, :, ::-1, ::-1].reshape(groups, c_in // groups, og, kh, kw).transpose(0, 2, 1, 3, 4)
     flipped = xp.ascontiguousarray(flipped).reshape(groups * og, c_in // groups, kh, kw)
-    pad = tuple((span - p0, span - p1 + extra) for (p0, p1), span, extra in zip(padding, spans, output_padding))
-    return _conv2d_forward(xp, y, flipped, b, stride=(1, 1), padding=pad, dilation=dilation, groups=groups)
+    pad = tuple((span - p0, span - p1 + extra) for (p0, p1), span, extra in zip(sides(padding), spans, output_padding))
+    return _conv2d_forward(xp, y, flipped, b, stride=(1, 1), padding=flat_padding(pad), dilation=dilation,
+                           groups=groups)
 
 
 def _col2im(xp, y, w, b, stride, padding, output_padding, dilation, groups):
@@ -116,7 +130,7 @@ def _col2im(xp, y, w, b, stride, padding, output_padding, dilation, groups):
     n, c_in, h_in, w_in = y.shape
     og, kh, kw = w.shape[1:]
     (sh, sw), (dh, dw) = stride, dilation
-    (pt, pb), (pl, pr) = padding
+    (pt, pb), (pl, pr) = sides(padding)
     wt = w.reshape(groups, c_in // groups, og * kh * kw).transpose(0, 2, 1)
     cols = xp.matmul(wt, y.reshape(n, groups, c_in // groups, h_in * w_in))  # (N, G, Og*kh*kw, H*W)
     cols = cols.reshape(n, groups * og, kh, kw, h_in, w_in)
@@ -150,7 +164,7 @@ def _output_padding(x_hw: tuple, g_hw: tuple, kernel: tuple, attrs: dict) -> tup
     """The output_padding that makes conv_transpose2d of `g_hw` give back `x_hw` (rows the
     strided convolution never reached)."""
     return tuple(x - transpose_out_size(o, k, s, p, d, 0) for x, o, k, s, p, d in zip(
-        x_hw, g_hw, kernel, attrs["stride"], attrs["padding"], attrs["dilation"]))
+        x_hw, g_hw, kernel, attrs["stride"], sides(attrs["padding"]), attrs["dilation"]))
 
 
 def back_to_input(g, w, x_shape, attrs):
@@ -198,13 +212,13 @@ def _conv2d_weight_vjp(c, gw):
 # ---- shape rules --------------------------------------------------------------------------------
 def _conv2d_infer(x, w, b=None, *, stride, padding, dilation, groups):
     _check_channels("conv2d", x.shape, w.shape, groups, transposed=False)
-    hw = tuple(conv_out_size(*a) for a in zip(x.shape[2:], w.shape[2:], stride, padding, dilation))
+    hw = tuple(conv_out_size(*a) for a in zip(x.shape[2:], w.shape[2:], stride, sides(padding), dilation))
     return Spec(x.dtype, (x.shape[0], w.shape[0]) + hw)
 
 
 def _conv_transpose2d_infer(y, w, b=None, *, stride, padding, output_padding, dilation, groups):
     _check_channels("conv_transpose2d", y.shape, w.shape, groups, transposed=True)
-    hw = tuple(transpose_out_size(*a) for a in zip(y.shape[2:], w.shape[2:], stride, padding, dilation,
+    hw = tuple(transpose_out_size(*a) for a in zip(y.shape[2:], w.shape[2:], stride, sides(padding), dilation,
                                                    output_padding))
     return Spec(y.dtype, (y.shape[0], w.shape[1] * groups) + hw)
 
@@ -239,18 +253,18 @@ def pair_arg(op: str, name: str, value) -> tuple:
 
 
 def _padding(op: str, padding, kernel: tuple, dilation: tuple, stride: tuple) -> tuple:
-    """((top, bottom), (left, right)) for an int, a pair, "valid" or "same" (as PyTorch:
-    the odd pixel of an even receptive field goes at the end)."""
+    """The (top, left, bottom, right) attribute for an int, a pair, "valid" or "same" (as
+    PyTorch: the odd pixel of an even receptive field goes at the end)."""
     if padding == "valid":
-        return ((0, 0), (0, 0))
+        return (0, 0, 0, 0)
     if padding == "same":
         if stride != (1, 1):
             raise OpError(op, f"padding='same' needs stride 1, got stride {stride}")
         spans = [d * (k - 1) for k, d in zip(kernel, dilation)]
-        return tuple((s // 2, s - s // 2) for s in spans)
+        return flat_padding([(s // 2, s - s // 2) for s in spans])
     if isinstance(padding, str):
         raise OpError(op, f"padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
-    return tuple((p, p) for p in pair_arg(op, "padding", padding))
+    return pair_arg(op, "padding", padding) * 2
 
 
 def batched(op: str, input, spatial: int):
@@ -274,7 +288,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     stride, dilation = pair_arg("conv2d", "stride", stride), pair_arg("conv2d", "dilation", dilation)
     if weight.ndim != 4:
         raise OpError("conv2d", f"expects a 4-d weight (O, C/groups, kh, kw), got shape {weight.shape}")
-    pad = _padding("conv2d", padding, weight.shape[2:], dilation, stride)
+    # kernel sizes are static (the C runtime needs constant padding), so read them off the data
+    # rather than through a tracer, which would make the padding a graph value
+    pad = _padding("conv2d", padding, weight.data.shape[2:], dilation, stride)
     out = apply(CONV2D, (x, weight, bias), {"stride": stride, "padding": pad, "dilation": dilation,
                                             "groups": int(groups)})
     return unbatch(out, unbatched)
@@ -286,9 +302,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     if weight.ndim != 3:
         raise OpError("conv1d", f"expects a 3-d weight (O, C/groups, k), got shape {weight.shape}")
     if isinstance(padding, str):
-        pad = _padding("conv1d", padding, (1,) + weight.shape[2:], (1, _single(dilation)), (1, _single(stride)))
+        pad = _padding("conv1d", padding, (1,) + weight.data.shape[2:], (1, _single(dilation)), (1, _single(stride)))
     else:
-        pad = ((0, 0), (_single(padding),) * 2)
+        pad = (0, _single(padding), 0, _single(padding))
     x4 = x.reshape(x.shape[:2] + (1,) + x.shape[2:])
     w4 = weight.reshape(weight.shape[:2] + (1,) + weight.shape[2:])
     out = apply(CONV2D, (x4, w4, bias), {"stride": (1, _single(stride)), "padding": pad,
@@ -313,7 +329,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                       f"{stride} or dilation {dilation}")
     if weight.ndim != 4:
         raise OpError("conv_transpose2d", f"expects a 4-d weight (C_in, C_out/groups, kh, kw), got {weight.shape}")
-    pad = tuple((p, p) for p in pair_arg("conv_transpose2d", "padding", padding))
+    pad = pair_arg("conv_transpose2d", "padding", padding) * 2
     out = apply(CONV_TRANSPOSE2D, (x, weight, bias), {"stride": stride, "padding": pad, "dilation": dilation,
                                                       "groups": int(groups), "output_padding": output_padding})
     return unbatch(out, unbatched)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..errors import OpError
-from .conv import back_to_input, batched, pair_arg, unbatch
+from .conv import back_to_input, batched, flat_padding, pair_arg, unbatch
 from .dispatch import apply
 from .nn import EMBEDDING_BACKWARD
 from .registry import OpDef, Spec, register
@@ -139,7 +139,7 @@ def _avg_pool2d_vjp(c, g):
         x.shape[2:], kernel, stride, padding, g.shape[2:]))
     channels = x.shape[1]
     kernel_ones = ones((channels, 1) + tuple(kernel), dtype=g.dtype, device=g.device.type)
-    geometry = {"stride": stride, "padding": pads, "dilation": (1, 1), "groups": channels}
+    geometry = {"stride": stride, "padding": flat_padding(pads), "dilation": (1, 1), "groups": channels}
     return back_to_input(scaled, kernel_ones, x.shape, geometry)
 
 
