@@ -70,7 +70,8 @@ def test_inputs_by_name_and_shapes_change_between_runs(exported):
 def test_golden_v1_file_runs_in_c():
     model = native.load(GOLDEN / "mlp_v1.esm")
     io = np.load(GOLDEN / "mlp_v1.io.npz")
-    assert_close(model.run(x=io["x"]), [io["y"]])
+    inputs = [io[f"in{i}"] for i in range(len(model.inputs))]
+    assert_close(model.run(*inputs), [io[f"out{j}"] for j in range(len(model.outputs))])
 
 
 def test_wrong_shape_raises_runtime_error_with_status_and_message(exported):
