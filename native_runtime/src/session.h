@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "kernel_api.h"
 #include "model.h"
+#include "threads.h"
 
 enum { SLOT_TENSOR, SLOT_SEQ, SLOT_NONE, SLOT_STR };
 
@@ -83,6 +84,7 @@ struct esm_session {
     int32_t num_aliases;            /* values that show another value's storage */
     int32_t *aliases;
     int prepared, ran;
+    esm_thread_pool *threads;       /* NULL: one thread */
     unsigned char *arena;
     size_t arena_bytes;
     int arena_owned;
