@@ -78,7 +78,7 @@ def _max_pool2d_forward(xp, x, *, kernel, stride, padding, dilation, ceil_mode):
     return values, offset + origin
 
 
-def _max_pool2d_vjp(c, g, _g_indices=None):
+def _max_pool2d_vjp(c, g, _indices_grad=None):
     from ..creation import arange
 
     x = c.inputs[0]
@@ -102,7 +102,7 @@ MAX_POOL2D = register(OpDef(
 
 
 # ---- avg_pool2d -----------------------------------------------------------------------------------
-def _divisor(out_hw, size, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
+def _divisor(out_hw, size, kernel, stride, padding, count_include_pad, divisor_override):
     """(Ho, Wo) window sizes: padded positions count, positions past the padding never do."""
     if divisor_override:
         return np.full(out_hw, float(divisor_override))
@@ -120,7 +120,7 @@ def _avg_pool2d_forward(xp, x, *, kernel, stride, padding, ceil_mode, count_incl
     _geometry_check("avg_pool2d", x.shape, kernel, stride, padding, (1, 1))
     out_hw = _out_hw(x.shape, kernel, stride, padding, (1, 1), ceil_mode)
     sums = _windows(xp, x, kernel, stride, padding, (1, 1), out_hw, 0).sum(axis=(-2, -1))
-    div = _divisor(out_hw, x.shape[2:], kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    div = _divisor(out_hw, x.shape[2:], kernel, stride, padding, count_include_pad, divisor_override)
     return (sums / xp.asarray(div, dtype=x.dtype)).astype(x.dtype, copy=False)
 
 
@@ -131,8 +131,7 @@ def _avg_pool2d_vjp(c, g):
 
     x, a = c.inputs[0], c.attrs
     kernel, stride, padding = a["kernel"], a["stride"], a["padding"]
-    div = _divisor(g.shape[2:], x.shape[2:], kernel, stride, padding, a["ceil_mode"], a["count_include_pad"],
-                   a["divisor_override"])
+    div = _divisor(g.shape[2:], x.shape[2:], kernel, stride, padding, a["count_include_pad"], a["divisor_override"])
     scaled = g * to_device(Tensor._wrap((1 / div).astype(g.dtype.np)), g.device.type)
     # sum pooling is conv2d with a ones kernel over the input padded up to the last window
     pads = tuple((p, max(0, (o - 1) * s + k - n - p)) for n, k, s, p, o in zip(
