@@ -2,12 +2,16 @@
 
 `apply_inplace(self, fn, *args)` runs `fn(old_self, *args)` with the ordinary (recorded) ops,
 copies the result into self's buffer, bumps self's version counter and moves the result's
-tape node onto self. The node's input is a *shell*: a tensor holding self's old history (and
-its old values, when the op's gradient reads them), never self itself, so the tape has no
-cycle. Writing into a view also rebases the tensor it views: the op's row says how to put a
-new view value back into its base (`extra["unview"]`: a slice is written with index_put, a
-reshape is reshaped back). Saved tensors modified this way make backward raise (see
-`dispatch.raise_modified`).
+tape node onto self. While gradients are recorded, `old_self` is a *shell*: a tensor holding a
+copy of self's old values and self's old history, never self itself, so the tape has no cycle
+and every node reads the values it saw in the forward pass.
+
+A view shares its base's buffer and version counter. Writing into a view rebases the base:
+the view op's row says how to put a new view value back into its base (`extra["unview"]`: a
+slice is written with index_put, a reshape is reshaped back). Other views of a base written
+this way are refreshed lazily: the dispatcher sees that their version moved on and re-derives
+their history from the base (`dispatch._refresh_view`), as PyTorch regenerates a view's grad_fn.
+Nodes that saved a tensor modified later raise at backward (see `dispatch.raise_modified`).
 """
 from __future__ import annotations
 
@@ -30,20 +34,18 @@ def _check_not_leaf(t: Tensor, what: str = "a leaf Variable") -> None:
         raise RuntimeError(f"{what} that requires grad is being used in an in-place operation.")
 
 
-def _shell(t: Tensor, copy: bool) -> Tensor:
+def _shell(t: Tensor) -> Tensor:
     """A stand-in for `t`'s current value and history, for the node that replaces them.
 
-    With `copy` it keeps the old values, and the node that made `t` keeps working through it.
-    Without, it shares the buffer about to be overwritten: the new node must not read it (its
-    own version is frozen so that node's checks pass) and the old node's output is marked
-    stale, so a backward that needs the old output raises instead of reading new values.
+    It holds a copy of the old values (the buffer is about to be overwritten), so the node that
+    made `t` and the node of the in-place op both read what they saw in the forward pass.
     """
-    shell = Tensor._wrap(t.data.copy() if copy else t.data, t.requires_grad)
+    shell = Tensor._wrap(t.data.copy(), t.requires_grad)
     shell._version = [t._version[0]]
     node = t._ctx
     if node is not None:
         shell._ctx, shell._out_index = node, t._out_index
-        _retarget(node, t._out_index, shell, t._version[0] if copy else -1)
+        _retarget(node, t._out_index, shell, t._version[0])
     if dispatch.TRACERS:
         dispatch.TRACERS[-1].alias(shell, t)
     return shell
@@ -77,7 +79,7 @@ def _adopt(self: Tensor, result: Tensor) -> None:
 
 def _assign(self: Tensor, result: Tensor, recording: bool) -> None:
     """Write `result` into self (through its base when self is a view that must be rebased)."""
-    view_of = getattr(self, "_view_of", None) if recording or dispatch.TRACERS else None
+    view_of = self._view_of if recording or dispatch.TRACERS else None
     unview = view_of[1].extra.get("unview") if view_of is not None else None
     if unview is None:
         if view_of is not None and recording:
@@ -88,23 +90,24 @@ def _assign(self: Tensor, result: Tensor, recording: bool) -> None:
         if recording:
             _adopt(self, result)
         return
-    base, op, attrs = view_of
+    base, op, attrs, _ = view_of
     if recording:
         _check_not_leaf(base, "a view of a leaf Variable")
-    new_base = unview(_shell(base, copy=False) if recording else base, result, attrs)
+    new_base = unview(_shell(base) if recording else base, result, attrs)
     _assign(base, new_base, recording)  # writes self's data too: they share memory
     if dispatch.TRACERS:
         dispatch.TRACERS[-1].alias(base, new_base)
     if recording:
         _adopt(self, dispatch.apply(op, (base,), attrs, trace=False))
+    self._view_of = (base, op, attrs, self._version[0])
 
 
-def apply_inplace(self: Tensor, name: str, fn, *args, saves_self: bool = False) -> Tensor:
-    """self <- fn(self, *args) in place; `saves_self`: fn's gradient reads self's old values."""
+def apply_inplace(self: Tensor, name: str, fn, *args) -> Tensor:
+    """self <- fn(self, *args) in place."""
     recording = GRAD_MODE.enabled and (self.requires_grad or _requires_grad(args))
     if recording:
         _check_not_leaf(self)
-    old = _shell(self, copy=saves_self) if recording else self
+    old = _shell(self) if recording else self
     result = _conform(name, self, fn(old, *args))
     _assign(self, result, recording)
     if dispatch.TRACERS:
@@ -125,7 +128,7 @@ def sub_(self, other, *, alpha=1):
 
 def mul_(self, other):
     """self *= other."""
-    return apply_inplace(self, "mul_", E.mul, other, saves_self=_requires_grad((other,)))
+    return apply_inplace(self, "mul_", E.mul, other)
 
 
 def div_(self, other, *, rounding_mode=None):
@@ -135,12 +138,12 @@ def div_(self, other, *, rounding_mode=None):
 
 def pow_(self, exponent):
     """self **= exponent."""
-    return apply_inplace(self, "pow_", E.pow, exponent, saves_self=True)
+    return apply_inplace(self, "pow_", E.pow, exponent)
 
 
 def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
     """Limit self to [min, max] in place."""
-    return apply_inplace(self, "clamp_", lambda x: E.clamp(x, min, max), saves_self=True)
+    return apply_inplace(self, "clamp_", lambda x: E.clamp(x, min, max))
 
 
 def relu_(self):

@@ -44,10 +44,11 @@ class _Encoder:
     def _array(self, array, key: int) -> int:
         if key not in self.seen:
             self.seen[key] = len(self.arrays)
-            self.arrays.append(np.ascontiguousarray(to_device(array, "cpu")))
+            self.arrays.append(to_device(array, "cpu"))
         return self.seen[key]
 
     def encode(self, obj, path: str):
+        """The JSON-able form of `obj`; `path` names it in errors (e.g. "obj['model']")."""
         if isinstance(obj, Tensor):
             return {"$tensor": self._array(obj.data, id(obj)), "device": device_of(obj.data),
                     "requires_grad": bool(obj.requires_grad)}
@@ -140,6 +141,7 @@ class _Decoder:
         return self.tensors[index]
 
     def decode(self, node):
+        """The Python value of a manifest node."""
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
         if isinstance(node, list) or not isinstance(node, dict) or len(node) == 0:
@@ -173,9 +175,7 @@ def load(f, map_location=None, weights_only: bool = True):
     name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else "<file object>"
     try:
         zf = zipfile.ZipFile(f)
-    except FileNotFoundError:
-        raise
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, EOFError, ValueError) as exc:  # OSErrors (missing file, ...) pass through
         raise CheckpointError(f"{name}: not an eagerscript checkpoint (not a complete zip archive: {exc}); "
                               "the file may be truncated or come from another program") from None
     with zf:

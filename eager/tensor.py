@@ -38,6 +38,7 @@ class Tensor:
         self._version = [0]
         self._hooks = None
         self._retains_grad = False
+        self._view_of = None  # (base, op, attrs, version) for a view; see eager/inplace.py
 
     @classmethod
     def _wrap(cls, array, requires_grad: bool = False) -> "Tensor":

@@ -1,38 +1,95 @@
-"""The main job: train a small model eagerly and report its accuracy.
+"""The main job: train the digits CNN eagerly, export it by trace and by script, run both
+files in the IR interpreter and in the C runtime, and print accuracy and agreement.
 
-Later stages (export by trace and by script, the C runtime) extend this script as they land.
+    python3 examples/main.py [--epochs N] [--out-dir DIR]
 """
 from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 
 import eager
+import export
+import jitscript
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from digits.train import DEFAULT_OUT, _stack, load_splits, train_digits  # noqa: E402
 
 
-def main() -> None:
-    eager.manual_seed(0)
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((512, 2)).astype(np.float32)
-    y = ((x[:, 0] * x[:, 1]) > 0).astype(np.float32)[:, None]
-    w1 = (eager.randn(2, 32) * 0.5).requires_grad_()
-    b1 = eager.zeros(32, requires_grad=True)
-    w2 = (eager.randn(32, 1) * 0.5).requires_grad_()
-    b2 = eager.zeros(1, requires_grad=True)
-    params = [w1, b1, w2, b2]
-    xt, yt = eager.tensor(x), eager.tensor(y)
-    for _ in range(300):
-        logits = (xt @ w1 + b1).tanh() @ w2 + b2
-        p = logits.sigmoid()
-        loss = -(yt * (p + 1e-7).log() + (1 - yt) * (1 - p + 1e-7).log()).mean()
-        for t in params:
-            t.grad = None
-        loss.backward()
-        with eager.no_grad():
-            for t in params:
-                t.data -= 0.5 * t.grad.data
-    acc = float((((logits > 0).float()) == yt).float().mean())
-    print(f"xor-like task: loss {float(loss):.4f}, train accuracy {acc:.3f}")
+def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
+    return float((logits.argmax(1) == labels).mean())
+
+
+def export_both(model, example, out_dir: Path) -> dict[str, Path]:
+    """Trace and script `model`, optimize each, and save them as .esm files."""
+    paths = {}
+    traced = jitscript.trace(model, (example,), dynamic_batch=True)
+    paths["trace"] = out_dir / "digits_trace.esm"
+    export.save(jitscript.optimize(traced), paths["trace"])
+    scripted = jitscript.script(model)
+    paths["script"] = out_dir / "digits_script.esm"
+    export.save(jitscript.optimize(scripted), paths["script"])
+    return paths
+
+
+def run_c_runtime(path: Path, images: np.ndarray) -> np.ndarray | None:
+    """Logits from the C runtime, or None (with the reason printed) when it cannot be built."""
+    from export import native
+
+    try:
+        model = native.load(path)
+    except (OSError, native.RuntimeError) as exc:
+        print(f"  C runtime unavailable for {path.name}: {exc}")
+        return None
+    return model.run(images)[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--out-dir", default=str(DEFAULT_OUT))
+    args = parser.parse_args(argv)
+    out_dir = Path(args.out_dir)
+
+    print("1. training the digits CNN eagerly")
+    result = train_digits("cnn", epochs=args.epochs, out_dir=out_dir, progress=sys.stdout.isatty())
+    model = result.model.eval()
+    print(f"   eager test accuracy {result.test_accuracy:.4f} ({result.seconds:.1f} s)")
+
+    _, test_set = load_splits(0)
+    images, labels = _stack(test_set)
+    with eager.no_grad():
+        eager_logits = model(images).numpy()
+    x, y = images.numpy(), labels.numpy()
+
+    print("2. exporting by trace and by script")
+    start = time.perf_counter()
+    paths = export_both(model, images[:1], out_dir)
+    print(f"   wrote {', '.join(str(p) for p in paths.values())} in {time.perf_counter() - start:.2f} s")
+
+    print("3. running the exported files")
+    worst = 0.0
+    for mode, path in paths.items():
+        interpreted = export.load(path)(eager.tensor(x)).numpy()
+        diff = float(np.abs(interpreted - eager_logits).max())
+        worst = max(worst, diff)
+        print(f"   {mode:6s} IR interpreter: accuracy {accuracy(interpreted, y):.4f}, "
+              f"max |logit - eager| {diff:.2e}")
+        native_logits = run_c_runtime(path, x)
+        if native_logits is not None:
+            diff = float(np.abs(native_logits - eager_logits).max())
+            worst = max(worst, diff)
+            print(f"   {mode:6s} C runtime:      accuracy {accuracy(native_logits, y):.4f}, "
+                  f"max |logit - eager| {diff:.2e}")
+    agree = worst < 1e-3
+    print(f"eager accuracy {accuracy(eager_logits, y):.4f}; exported models agree with eager: "
+          f"{'yes' if agree else 'NO'} (max abs logit difference {worst:.2e})")
+    return 0 if agree else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,6 +7,17 @@ import pytest
 import eager
 from eager.ops import dispatch
 
+from .recording_tracer import RecordingTracer
+
+
+def _assert_same_as_pytorch(program):
+    """Run `program(m)` with m = eager and m = torch; the arrays it returns must agree."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = program(eager), program(torch)
+    ours, theirs = (ours, theirs) if isinstance(ours, tuple) else ((ours,), (theirs,))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b)
+
 
 def _leaf(values):
     return eager.tensor(values, dtype=eager.float64, requires_grad=True)
@@ -57,28 +68,63 @@ def test_data_assignment_under_no_grad_keeps_the_leaf():
 
 
 def test_in_place_mul_on_a_non_leaf_gives_pytorchs_gradients():
-    torch = pytest.importorskip("torch")
-    results = []
-    for m in (eager, torch):
+    def program(m):
         a = m.tensor([1.0, -2.0, 3.0], requires_grad=True)
         b = m.tensor([2.0, 0.5, -1.0], requires_grad=True)
         h = a * 1
         h.mul_(b)
         h.add_(a)
         (h * h).sum().backward()
-        results.append((a.grad.numpy(), b.grad.numpy(), h.detach().numpy()))
-    for ours, theirs in zip(*results):
-        np.testing.assert_allclose(ours, theirs)
+        return (a.grad.numpy(), b.grad.numpy(), h.detach().numpy())
+
+    _assert_same_as_pytorch(program)
 
 
-def test_an_output_overwritten_in_place_is_never_read_stale():
-    # PyTorch raises here; we either raise or recompute exp(x) from its unmodified input,
-    # never differentiate with the overwritten values
+def test_an_output_overwritten_in_place_keeps_its_old_value_for_backward():
+    # PyTorch raises here; the in-place op keeps a copy of the old value, so exp's gradient is right
     x = _leaf([0.5, 1.0])
     y = x.exp()
     y.add_(1)
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), np.exp([0.5, 1.0]))
+
+
+def test_two_in_place_ops_in_a_row_differentiate_through_both():
+    def program(m):
+        x = m.tensor([1.0, 3.0], dtype=m.float64, requires_grad=True)
+        w = m.tensor([2.0, 4.0], dtype=m.float64, requires_grad=True)
+        h = x * 1
+        h.div_(w)
+        h.add_(1)
+        h.sum().backward()
+        return (x.grad.numpy(), w.grad.numpy())
+
+    _assert_same_as_pytorch(program)
+
+
+def test_a_view_taken_before_its_base_changed_follows_the_new_history():
+    def program(m):
+        x = m.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=m.float64, requires_grad=True)
+        y = x * 1
+        row = y[0]
+        first = row[1:]  # a view of a view
+        y.mul_(2)
+        (row * first).sum().backward()
+        return (row.detach().numpy(), x.grad.numpy())
+
+    _assert_same_as_pytorch(program)
+
+
+def test_a_view_of_a_plain_tensor_requires_grad_after_its_base_took_a_gradient():
+    def program(m):
+        w = m.tensor([1.0, 2.0, 3.0], dtype=m.float64, requires_grad=True)
+        x = m.zeros(2, 3, dtype=m.float64)
+        row = x[1]
+        x.add_(w)  # row.requires_grad turns True when row is next used (PyTorch: at once)
+        (row * row).sum().backward()
+        return w.grad.numpy()
+
+    _assert_same_as_pytorch(program)
 
 
 def test_modifying_an_input_saved_for_backward_raises():
@@ -94,24 +140,32 @@ def test_modifying_an_input_saved_for_backward_raises():
 def test_earlier_consumers_send_gradients_to_the_old_value():
     x = _leaf([1.0, 2.0])
     h = x * 1
-    z = h.reshape(2, 1)  # used h before the in-place op
+    z = h + 1  # used h before the in-place op (add does not save h)
     h.mul_(3.0)
     (z.sum() + h.sum()).backward()
     np.testing.assert_allclose(x.grad.numpy(), [4.0, 4.0])
 
 
+def test_a_reshaped_view_sees_and_differentiates_a_later_write_to_its_base():
+    x = _leaf([1.0, 2.0])
+    h = x * 1
+    z = h.reshape(2, 1)
+    h.mul_(3)
+    (z.sum() + h.sum()).backward()
+    np.testing.assert_allclose(z.detach().numpy(), [[3.0], [6.0]])
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])  # as PyTorch
+
+
 def test_in_place_on_a_view_rebases_its_base():
-    torch = pytest.importorskip("torch")
-    results = []
-    for m in (eager, torch):
+    def program(m):
         x = m.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=m.float64, requires_grad=True)
         y = x * 1
         y[0].mul_(x[1])
         y.t()[1].add_(5.0)
         (y * y).sum().backward()
-        results.append((y.detach().numpy(), x.grad.numpy()))
-    for ours, theirs in zip(*results):
-        np.testing.assert_allclose(ours, theirs)
+        return (y.detach().numpy(), x.grad.numpy())
+
+    _assert_same_as_pytorch(program)
 
 
 def test_in_place_on_a_view_of_a_leaf_that_requires_grad_raises():
@@ -183,35 +237,22 @@ def test_copy_into_a_non_leaf_passes_the_gradient_to_the_source():
 
 
 def test_clamp_and_relu_in_place():
-    torch = pytest.importorskip("torch")
-    results = []
-    for m in (eager, torch):
+    def program(m):
         x = m.tensor([-2.0, -0.5, 0.5, 2.0], dtype=m.float64, requires_grad=True)
         h = x * 2
         h.clamp_(-1.5, 3.0)
         h.relu_()
         (h * x).sum().backward()
-        results.append((h.detach().numpy(), x.grad.numpy()))
-    for ours, theirs in zip(*results):
-        np.testing.assert_allclose(ours, theirs)
+        return (h.detach().numpy(), x.grad.numpy())
 
-
-class _RecordingTracer:
-    def __init__(self):
-        self.aliases = []
-
-    def record(self, op, inputs, attrs, outputs):
-        pass
-
-    def alias(self, new, old):
-        self.aliases.append((new, old))
+    _assert_same_as_pytorch(program)
 
     def size(self, tensor, dim):  # `.shape` asks the active tracer
         return tensor.data.shape if dim is None else tensor.data.shape[dim]
 
 
 def test_in_place_ops_tell_the_tracer_which_value_the_tensor_now_holds():
-    tracer = _RecordingTracer()
+    tracer = RecordingTracer()
     x = eager.zeros(2)
     dispatch.TRACERS.append(tracer)
     try:
@@ -224,7 +265,7 @@ def test_in_place_ops_tell_the_tracer_which_value_the_tensor_now_holds():
 
 
 def test_writing_through_a_view_tells_the_tracer_about_the_base():
-    tracer = _RecordingTracer()
+    tracer = RecordingTracer()
     x = eager.zeros(2, 2)
     view = x[1]
     dispatch.TRACERS.append(tracer)
@@ -236,3 +277,30 @@ def test_writing_through_a_view_tells_the_tracer_about_the_base():
     assert base is x and new is view
     np.testing.assert_array_equal(base_value.numpy(), [[0, 0], [3, 3]])
     np.testing.assert_array_equal(x.numpy(), [[0, 0], [3, 3]])
+
+
+def test_a_reshape_that_copies_is_not_a_view():
+    x = eager.arange(6.0).reshape(2, 3).t()
+    flat = x.reshape(6)  # a transpose cannot be flattened without a copy
+    flat.fill_(0)
+    assert x._version[0] == 0
+    np.testing.assert_array_equal(x.numpy(), [[0, 3], [1, 4], [2, 5]])
+
+
+def _writes_in_place(x):
+    y = x * 2
+    y[:, 0] += 1
+    y[y > 3] = 0
+    z = y.clone()
+    z.add_(x)
+    row = z[1]  # a view taken before z changes again
+    z.mul_(2)
+    return row * 1 + eager.cat([z, x], 1).sum(1)[1]
+
+
+def test_a_trace_of_in_place_code_computes_what_eager_computes():
+    from jitscript.tracer import trace
+
+    traced = trace(_writes_in_place, (eager.randn(3, 4),))
+    x = eager.randn(3, 4)
+    np.testing.assert_allclose(traced(x).numpy(), _writes_in_place(x).numpy(), rtol=1e-6)

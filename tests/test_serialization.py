@@ -53,11 +53,12 @@ def test_plain_values_keep_their_types():
     assert back["array"].dtype == np.int32 and back["scalar"] == 2.5 and np.isnan(back["nan"])
 
 
-def test_tensor_flags_and_sharing_survive(tmp_path):
+def test_tensor_flags_shapes_and_sharing_survive(tmp_path):
     t = eager.randn(2, 2, dtype=eager.float64).requires_grad_()
-    eager.save([t, t, eager.arange(4)], tmp_path / "t.esc")
-    a, b, c = eager.load(tmp_path / "t.esc")
+    eager.save([t, t, eager.arange(4), eager.tensor(3), eager.ones(3, 4).t()], tmp_path / "t.esc")
+    a, b, c, scalar, transposed = eager.load(tmp_path / "t.esc")
     assert a is b and a.requires_grad and a.dtype == eager.float64 and c.dtype == eager.int64
+    assert scalar.shape == () and int(scalar) == 3 and transposed.shape == (4, 3)
 
 
 def test_map_location_moves_tensors(tmp_path):

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from ..random import Generator
 from .collate import default_collate, default_convert
 from .dataset import Dataset, IterableDataset
-from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, derived_rng
-from .worker import Exhausted, WorkerError, worker_loop
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, draw_seed
+from .worker import RESTART, Exhausted, WorkerError, worker_loop
 
 
 class _Fetcher:
@@ -48,13 +48,15 @@ class _Fetcher:
 class DataLoader:
     """Iterate a dataset in batches: `batch_size`, `shuffle` (seeded by `generator` or by
     `eager.manual_seed`), `sampler`/`batch_sampler`, `drop_last`, `collate_fn`, and
-    `num_workers` worker processes that keep `prefetch_factor` batches each in flight."""
+    `num_workers` worker processes that keep `prefetch_factor` batches each in flight (kept
+    alive between epochs with `persistent_workers`)."""
 
     def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool | None = None,
                  sampler: Sampler | None = None, batch_sampler=None, num_workers: int = 0,
                  collate_fn: Callable | None = None, pin_memory: bool = False, drop_last: bool = False,
                  timeout: float = 0, worker_init_fn: Callable | None = None, multiprocessing_context=None,
-                 generator: Generator | None = None, *, prefetch_factor: int | None = None) -> None:
+                 generator: Generator | None = None, *, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False) -> None:
         if num_workers < 0:
             raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing")
         if num_workers == 0 and prefetch_factor is not None:
@@ -62,6 +64,10 @@ class DataLoader:
                              "let num_workers > 0 to enable multiprocessing")
         if timeout < 0:
             raise ValueError("timeout option should be non-negative")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        self.persistent_workers = persistent_workers
+        self._workers: _MultiProcessIter | None = None
         self.dataset = dataset
         self.num_workers = num_workers
         self.prefetch_factor = 2 if num_workers > 0 and prefetch_factor is None else prefetch_factor
@@ -104,12 +110,19 @@ class DataLoader:
         return self.batch_sampler if self.batch_sampler is not None else self.sampler
 
     def __iter__(self) -> Iterator:
-        if self.num_workers > 0:
-            return _MultiProcessIter(self)
-        fetch = self._fetcher()
-        if self._iterable:
-            return fetch(None)
-        return (fetch(indices) for indices in self._index_stream())
+        indices = None if self._iterable else iter(self._index_stream())  # draws this epoch's order
+        # drawn every epoch in every mode, so that shuffles do not depend on the worker settings
+        base_seed = draw_seed(self.generator)
+        if self.num_workers == 0:
+            fetch = self._fetcher()
+            return fetch(None) if self._iterable else (fetch(batch) for batch in indices)
+        if self._workers is not None and not self._workers.closed:
+            self._workers.new_epoch(indices)
+            return self._workers
+        workers = _MultiProcessIter(self, indices, base_seed)
+        if self.persistent_workers:
+            self._workers = workers
+        return workers
 
     def __len__(self) -> int:
         if not self._iterable:
@@ -131,14 +144,13 @@ class _MultiProcessIter:
     """One epoch over worker processes: hands out batch numbers round-robin, keeps
     `prefetch_factor * num_workers` in flight, and yields results in order."""
 
-    def __init__(self, loader: DataLoader) -> None:
+    def __init__(self, loader: DataLoader, indices, base_seed: int) -> None:
         self.closed = False
         self.workers: list = []
         ctx = _context(loader)
         n = loader.num_workers
-        # indices first: the shuffle order is then the same as with num_workers=0
-        self.indices = None if loader._iterable else iter(loader._index_stream())
-        base_seed = int(derived_rng(loader.generator).integers(0, 2**62))
+        self.persistent = loader.persistent_workers
+        self.prefetch = loader.prefetch_factor * n
         self.timeout = loader.timeout
         self.result_queue = ctx.Queue()
         self.index_queues = [ctx.Queue() for _ in range(n)]
@@ -149,13 +161,32 @@ class _MultiProcessIter:
                                   base_seed + i, loader.worker_init_fn))
             w.start()
             self.workers.append(w)
-        self.active = list(range(n))
-        self.next_worker = itertools.cycle(range(n))
         self.sent = self.received = 0
         self.worker_of: dict[int, int] = {}
         self.cache: dict[int, object] = {}
-        for _ in range(loader.prefetch_factor * n):
+        self._start_epoch(indices)
+
+    def _start_epoch(self, indices) -> None:
+        self.indices = indices
+        self.active = list(range(len(self.workers)))
+        self.next_worker = itertools.cycle(range(len(self.workers)))
+        for _ in range(self.prefetch):
             self._send()
+
+    def new_epoch(self, indices) -> None:
+        """Another pass with the same (persistent) workers; iterable datasets restart their streams."""
+        while self.received < self.sent:  # an epoch left early: drop what is still in flight
+            if self.received not in self.cache:
+                number, data = self._get()
+                self.cache[number] = data
+                continue
+            self.cache.pop(self.received)
+            self.worker_of.pop(self.received)
+            self.received += 1
+        if indices is None:
+            for q in self.index_queues:
+                q.put((RESTART, None))
+        self._start_epoch(indices)
 
     def _send(self) -> None:
         if self.indices is not None:
@@ -178,7 +209,8 @@ class _MultiProcessIter:
     def __next__(self):
         while True:
             if self.received >= self.sent:
-                self._shutdown()
+                if not self.persistent:
+                    self._shutdown()
                 raise StopIteration
             if self.received not in self.cache:
                 number, data = self._get()

@@ -8,11 +8,15 @@ import numpy as np
 from ..random import Generator, default_generator
 
 
+def draw_seed(generator: Generator | None) -> int:
+    """A seed drawn from `generator` (or eager's default one), so a seed set with
+    `eager.manual_seed` or a given Generator makes the whole run reproducible."""
+    return int((generator or default_generator).np.integers(0, 2**62))
+
+
 def derived_rng(generator: Generator | None) -> np.random.Generator:
-    """A fresh NumPy stream seeded from `generator` (or eager's default one), so a seed set
-    with `eager.manual_seed` or a given Generator makes the whole run reproducible."""
-    seed = int((generator or default_generator).np.integers(0, 2**63 - 1))
-    return np.random.default_rng(seed)
+    """A fresh NumPy stream seeded by `draw_seed(generator)`."""
+    return np.random.default_rng(draw_seed(generator))
 
 
 class Sampler:
@@ -49,6 +53,7 @@ class RandomSampler(Sampler):
 
     @property
     def num_samples(self) -> int:
+        """How many indices one epoch yields."""
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self) -> Iterator[int]:

@@ -35,7 +35,11 @@ class WorkerError:
                     f"Original Traceback (most recent call last):\n{''.join(traceback.format_exc())}"
 
     def reraise(self):
+        """Raise it in this process as a RuntimeError carrying the worker's traceback."""
         raise RuntimeError(self.text)
+
+
+RESTART = -1  # a task number telling a worker to start its IterableDataset stream again
 
 
 class Exhausted:
@@ -73,6 +77,9 @@ def worker_loop(dataset, fetch, index_queue, result_queue, worker_id: int, num_w
         if task is None:
             break
         number, indices = task
+        if number == RESTART:
+            stream = None
+            continue
         if init_error is not None:
             result_queue.put((number, init_error))
             continue

@@ -1,4 +1,5 @@
-"""Containers: `Sequential`, `ModuleList`, `ModuleDict` (PyTorch's semantics and naming)."""
+"""Containers: `Sequential`, `ModuleList`, `ModuleDict`, `ParameterList`, `ParameterDict`
+(PyTorch's semantics and naming)."""
 from __future__ import annotations
 
 import operator
@@ -6,6 +7,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
 from .module import Module
+from .parameter import Parameter
 
 
 class _IndexedModules(Module):
@@ -142,9 +144,11 @@ class ModuleDict(Module):
         return self._modules.items()
 
     def pop(self, key: str) -> Module:
+        """Remove and return the module under `key`."""
         return self._modules.pop(key)
 
     def clear(self) -> None:
+        """Remove every module."""
         self._modules.clear()
 
     def update(self, modules: Mapping[str, Module] | Iterable) -> None:
@@ -152,3 +156,81 @@ class ModuleDict(Module):
         pairs = modules.items() if isinstance(modules, Mapping) else modules
         for key, module in pairs:
             self[key] = module
+
+
+class ParameterList(Module):
+    """A list of parameters, registered as "0", "1", ... (tensors given are wrapped as Parameters)."""
+
+    def __init__(self, values: Iterable | None = None) -> None:
+        super().__init__()
+        for value in values or ():
+            self.append(value)
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self._parameters.values())
+
+    def __getitem__(self, idx: int) -> Parameter:
+        return list(self._parameters.values())[idx]
+
+    def __setitem__(self, idx: int, value) -> None:
+        self.register_parameter(list(self._parameters)[idx], _as_parameter(value))
+
+    def append(self, value) -> "ParameterList":
+        """Add a parameter (a tensor is wrapped) at the end."""
+        self.register_parameter(str(len(self)), _as_parameter(value))
+        return self
+
+    def extend(self, values: Iterable) -> "ParameterList":
+        """Add every value of `values` at the end."""
+        for value in values:
+            self.append(value)
+        return self
+
+
+class ParameterDict(Module):
+    """An ordered dict of parameters, registered under their keys."""
+
+    def __init__(self, parameters: Mapping | Iterable | None = None) -> None:
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str) -> Parameter:
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        self.register_parameter(key, _as_parameter(value))
+
+    def __delitem__(self, key: str) -> None:
+        del self._parameters[key]
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parameters)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def update(self, parameters: Mapping | Iterable) -> None:
+        """Add (key, parameter) pairs from a mapping or an iterable of pairs."""
+        pairs = parameters.items() if isinstance(parameters, Mapping) else parameters
+        for key, value in pairs:
+            self[key] = value
+
+
+def _as_parameter(value) -> Parameter:
+    return value if isinstance(value, Parameter) else Parameter(value)

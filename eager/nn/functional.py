@@ -23,3 +23,8 @@ __all__ += ["adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_ent
             "binary_cross_entropy_with_logits", "conv1d", "conv2d", "conv_transpose2d", "cross_entropy", "dropout",
             "embedding", "group_norm", "huber_loss", "l1_loss", "layer_norm", "log_softmax", "max_pool2d",
             "mse_loss", "nll_loss", "one_hot", "scaled_dot_product_attention", "smooth_l1_loss", "softmax"]
+
+# ---- from the tensor ops (eager/ops/indexing.py) ----------------------------------------------------
+from ..ops.indexing import pad  # noqa: E402
+
+__all__ += ["pad"]

@@ -28,6 +28,7 @@ class RemovableHandle:
         RemovableHandle._next_id += 1
 
     def remove(self) -> None:
+        """Unregister the hook (calling it twice is harmless)."""
         self.hooks.pop(self.id, None)
 
     def __enter__(self) -> "RemovableHandle":
@@ -211,10 +212,12 @@ class Module:
                 yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
 
     def modules(self) -> Iterator["Module"]:
+        """This module and every descendant, each once."""
         for _, module in self.named_modules():
             yield module
 
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """(name, module) for the direct submodules."""
         seen = set()
         for name, module in self._modules.items():
             if module is not None and id(module) not in seen:
@@ -222,6 +225,7 @@ class Module:
                 yield name, module
 
     def children(self) -> Iterator["Module"]:
+        """The direct submodules."""
         for _, module in self.named_children():
             yield module
 
@@ -243,14 +247,17 @@ class Module:
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter (of submodules too, unless `recurse=False`), each once."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
     def named_buffers(self, prefix: str = "", recurse: bool = True,
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer) pairs."""
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer (running statistics, ...), each once."""
         for _, buf in self.named_buffers(recurse=recurse):
             yield buf
 
@@ -325,15 +332,19 @@ class Module:
         return self._apply_to_arrays(convert)
 
     def cpu(self) -> "Module":
+        """`to("cpu")`."""
         return self.to("cpu")
 
     def cuda(self, device=None) -> "Module":
+        """`to("cuda")`."""
         return self.to("cuda")
 
     def float(self) -> "Module":
+        """Floating parameters and buffers to float32."""
         return self.to(_dt.float32)
 
     def double(self) -> "Module":
+        """Floating parameters and buffers to float64."""
         return self.to(_dt.float64)
 
     # ---- state dicts ----------------------------------------------------------------------

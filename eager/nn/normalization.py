@@ -4,6 +4,7 @@ from __future__ import annotations
 from .. import creation
 from .. import dtypes as _dt
 from ..autograd import no_grad
+from ..errors import OpError
 from . import functional as F
 from . import init
 from .module import Module
@@ -43,12 +44,14 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batches seen."""
         if self.track_running_stats:
             init.zeros_(self.running_mean)
             init.ones_(self.running_var)
             init.zeros_(self.num_batches_tracked)
 
     def reset_parameters(self) -> None:
+        """Fresh running statistics, weight 1 and bias 0."""
         self.reset_running_stats()
         if self.weight is not None:
             init.ones_(self.weight)
@@ -58,8 +61,8 @@ class _BatchNorm(Module):
     def _check_input_dim(self, input) -> None:
         if input.ndim not in self._expected_dims:
             wanted = " or ".join(f"{d}D" for d in self._expected_dims)
-            raise ValueError(f"{type(self).__name__}: expected {wanted} input (got {input.ndim}D input of shape "
-                             f"{tuple(input.shape)})")
+            raise OpError(type(self).__name__, f"expected {wanted} input (got {input.ndim}D input of shape "
+                          f"{tuple(input.shape)})")
 
     def forward(self, input):
         self._check_input_dim(input)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from .. import creation
+from ..errors import OpError
 from ..ops.shape import cat, stack
 from . import functional as F
 from . import init
@@ -81,6 +82,7 @@ class RNNBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Every weight and bias uniform in +-1/sqrt(hidden_size)."""
         _init_uniform(self, self.hidden_size)
 
     def _weights(self, layer: int, suffix: str) -> tuple:
@@ -96,14 +98,14 @@ class RNNBase(Module):
             return (zeros, zeros) if self.mode == "LSTM" else zeros
         for h in (hx if self.mode == "LSTM" else (hx,)):
             if tuple(h.shape) != shape:
-                raise ValueError(f"{type(self).__name__}: expected hidden size {shape}, got {tuple(h.shape)}")
+                raise OpError(type(self).__name__, f"expected hidden size {shape}, got {tuple(h.shape)}")
         return hx
 
     def forward(self, input, hx=None):
         batched = input.ndim == 3
         if input.ndim not in (2, 3):
-            raise ValueError(f"{type(self).__name__}: expected input to be 2D or 3D, got {input.ndim}D "
-                             f"of shape {tuple(input.shape)}")
+            raise OpError(type(self).__name__, f"expected input to be 2D or 3D, got {input.ndim}D "
+                          f"of shape {tuple(input.shape)}")
         if not batched:
             input = input.unsqueeze(1)
             if hx is not None:

@@ -34,6 +34,7 @@ class Embedding(Module):
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
     def reset_parameters(self) -> None:
+        """N(0, 1) weights, the padding row zero."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
             with no_grad():

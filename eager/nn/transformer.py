@@ -90,8 +90,8 @@ class MultiheadAttention(Module):
         return x.reshape(n, length, self.num_heads, self.head_dim).transpose(1, 2)
 
     def _mask(self, attn_mask, key_padding_mask, is_causal: bool, n: int, tgt: int, src: int, dtype):
-        if attn_mask is None and is_causal:
-            attn_mask = creation.ones(tgt, src, dtype=dtype).triu(1).bool()
+        if attn_mask is None and is_causal:  # as PyTorch: is_causal only hints that attn_mask is causal
+            raise RuntimeError("MultiheadAttention: need attn_mask if specifying the is_causal hint")
         mask = _additive_mask(attn_mask, dtype)
         if mask is not None and mask.ndim == 3:  # (N * heads, L, S)
             mask = mask.reshape(n, self.num_heads, tgt, src)

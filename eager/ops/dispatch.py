@@ -12,6 +12,34 @@ from .registry import OpDef
 # Tracers push themselves here while they run (see jitscript.tracer); empty otherwise.
 TRACERS: list = []
 
+
+class OpObserver:
+    """What eager tells the innermost object in `TRACERS`; subclass it and override what you need.
+
+    The defaults observe nothing and keep eager's behaviour, so an observer that only wants
+    `record` (a test's op recorder) still works when eager grows another notification.
+    """
+
+    def record(self, op: OpDef, inputs: tuple, attrs: dict, outputs: tuple) -> None:
+        """An op ran on `inputs` (tensors or None) with `attrs` and produced `outputs`."""
+
+    def size(self, tensor, dim: int | None):
+        """`tensor.size(dim)`: the shape (or one dim) the caller sees."""
+        shape = tensor.data.shape
+        return shape if dim is None else shape[dim]
+
+    def escape(self, tensor, what: str) -> None:
+        """A tensor's value leaves the graph (`.item()`, `bool(t)`, ...)."""
+
+    def alias(self, new, old) -> None:
+        """`new` now holds `old`'s value (detach, in-place ops)."""
+
+    def filled(self, tensor, fill, size: tuple) -> None:
+        """`tensor` was created as `full(size, fill)`."""
+
+    def scalar_tensor_of(self, tensor, number) -> None:
+        """`tensor` is a 0-d tensor made from a traced number."""
+
 # The Tensor class; eager/tensor.py sets it when it is defined (it imports this module, so this
 # module cannot import it at load time, and a per-call import would cost a third of a microsecond).
 Tensor = None
@@ -72,6 +100,9 @@ def raise_modified(node: Node, what: str) -> None:
 def apply(op: OpDef, inputs: tuple, attrs: dict, trace: bool = True):
     """Run `op` on tensors `inputs` (None allowed for optional inputs) with `attrs`."""
     # the hot path of every eager op: plain loops and no per-call imports (see benchmarks/)
+    for t in inputs:
+        if t is not None and t._view_of is not None and t._version[0] != t._view_of[3]:
+            _refresh_view(t)
     arrays = [None if t is None else t.data for t in inputs]
     xp = np if type(arrays[0]) is np.ndarray else _xp_of_inputs(arrays)
     try:
@@ -98,14 +129,32 @@ def apply(op: OpDef, inputs: tuple, attrs: dict, trace: bool = True):
         result = outputs
     if needs_grad:
         _record(op, inputs, attrs, outputs)
-    if op.extra.get("view") and out.base is not None and xp.may_share_memory(out, arrays[0]):
+    extra = op.extra
+    if extra.get("view") and out.base is not None and (
+            not extra.get("may_copy") or xp.may_share_memory(out, arrays[0])):
         # a view: writes through it reach the input, so they share a version counter, and an
         # in-place op on it rebases the input's history (see eager/inplace.py)
         result._version = inputs[0]._version
-        result._view_of = (inputs[0], op, attrs)
+        result._view_of = (inputs[0], op, attrs, result._version[0])
     if TRACERS and trace:
         TRACERS[-1].record(op, inputs, attrs, outputs)
     return result
+
+
+def _refresh_view(view) -> None:
+    """Give a view whose base was written in place since its history was recorded the history
+    (and, for a tracer, the value) of the view op applied to the base as it is now, as PyTorch
+    regenerates a view's grad_fn; else its gradient would flow to the base's old history."""
+    base, op, attrs, _ = view._view_of
+    fresh = apply(op, (base,), attrs)
+    if GRAD_MODE.enabled:
+        view.requires_grad, view._ctx, view._out_index = fresh.requires_grad, fresh._ctx, 0
+        if fresh._ctx is not None:
+            fresh._ctx.out_refs = (weakref.ref(view),)
+            fresh._ctx.out_versions = (view._version[0],)
+    view._view_of = (base, op, attrs, view._version[0])
+    if TRACERS:
+        TRACERS[-1].alias(view, fresh)
 
 
 def _record(op: OpDef, inputs: tuple, attrs: dict, outputs: tuple) -> None:

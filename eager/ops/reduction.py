@@ -134,12 +134,7 @@ PROD = register(OpDef(
 def _extreme_vjp(c, g):
     """Gradient of amax/amin: shared evenly between the elements equal to the extreme (PyTorch)."""
     x = c.inputs[0]
-    out = c.out()
-    if not c.attrs["keepdim"]:
-        from .shape import reshape
-
-        out = reshape(out, reduced_shape(x.shape, c.attrs["dim"], True))
-    hit = (x == out).to(g.dtype)
+    hit = (x == expand_back(c.out(), c)).to(g.dtype)
     count = sum(hit, c.attrs["dim"], keepdim=True)
     return expand_back(g, c) * hit / count
 
@@ -192,7 +187,7 @@ def _var_vjp(c, g):
     x, dim = c.inputs[0], c.attrs["dim"]
     n = _count(x.shape, dim)
     centered = x - mean(x, dim, keepdim=True)
-    return expand_back(g, c) * centered * (2.0 / _dof(n, c.attrs["correction"]))
+    return expand_back(g, c) * centered * 2.0 / _dof(n, c.attrs["correction"])
 
 
 VAR = register(OpDef(

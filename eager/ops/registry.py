@@ -11,6 +11,11 @@ An `OpDef` row carries:
 - `reference`: an independent NumPy implementation for tests (None: `forward` with NumPy
   is the reference, e.g. for ops that are one NumPy call).
 
+`extra` holds optional, op-family specific facts; the dispatcher reads `view` (the output is a
+view of input 0: they share memory and a version counter), `may_copy` (a view op that
+sometimes copies, such as reshape) and the in-place machinery reads `unview` (see
+eager/inplace.py).
+
 The eager dispatcher, the tracer, the script compiler, the IR interpreter and the
 serializer all read this table; nothing else lists ops.
 """

@@ -36,6 +36,8 @@ def _reshape_to_base(base, view_value, attrs):
 
 
 _RESHAPE_VIEW = {"view": True, "unview": _reshape_to_base}
+# NumPy's reshape copies when the strides do not allow a view (e.g. flattening a transpose)
+_RESHAPE_MAYBE_VIEW = dict(_RESHAPE_VIEW, may_copy=True)
 
 
 def _reshape_forward(xp, a, shape):
@@ -49,7 +51,7 @@ def _reshape_forward(xp, a, shape):
 RESHAPE = register(OpDef(
     "reshape", forward=_reshape_forward, attrs=("shape",), needs_input_values=False, smooth=True,
     infer=lambda a, shape: Spec(a.dtype, infer_reshape("reshape", a.shape, shape)),
-    vjp=lambda c, g: reshape(g, c.inputs[0].shape), extra=_RESHAPE_VIEW))
+    vjp=lambda c, g: reshape(g, c.inputs[0].shape), extra=_RESHAPE_MAYBE_VIEW))
 
 
 def _expand_forward(xp, a, shape):
@@ -180,6 +182,7 @@ SQUEEZE = register(OpDef(
 
 
 def unsqueezed_shape(shape: tuple, dim: int) -> tuple:
+    """`shape` with a size-1 dim inserted at `dim`."""
     return tuple(shape[:dim]) + (1,) + tuple(shape[dim:])
 
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from .optimizer import Optimizer
 
-__all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "MultiStepLR", "OneCycleLR",
-           "StepLR"]
+__all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "MultiStepLR", "OneCycleLR",
+           "ReduceLROnPlateau", "StepLR"]
 
 
 class LRScheduler:
@@ -55,6 +55,7 @@ class LRScheduler:
                 and k != "lr_lambdas"}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restore what `state_dict` returned (the optimizer is restored separately)."""
         self.__dict__.update(state_dict)
 
 
@@ -112,6 +113,28 @@ class ExponentialLR(LRScheduler):
     def get_lr(self) -> list[float]:
         scale = 1.0 if self.last_epoch == 0 else self.gamma
         return [group["lr"] * scale for group in self.optimizer.param_groups]
+
+
+class LinearLR(LRScheduler):
+    """Scale the lr linearly from start_factor to end_factor over `total_iters` steps (warm-up)."""
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1) -> None:
+        if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
+            raise ValueError("Starting multiplicative factor expected to be greater than 0 and less or equal to 1, "
+                             "and ending factor between 0 and 1")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0:
+            return [group["lr"] * self.start_factor for group in groups]
+        if self.last_epoch > self.total_iters:
+            return [group["lr"] for group in groups]
+        span = self.end_factor - self.start_factor
+        scale = 1.0 + span / (self.total_iters * self.start_factor + (self.last_epoch - 1) * span)
+        return [group["lr"] * scale for group in groups]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -222,3 +245,66 @@ class OneCycleLR(LRScheduler):
                 start = end
             lrs.append(lr)
         return lrs
+
+
+class ReduceLROnPlateau:
+    """Multiply the lr by `factor` when a metric passed to `step(metric)` has not improved for
+    `patience` epochs (then wait `cooldown` epochs), never below `min_lr`."""
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
+                 min_lr: float | list[float] = 0.0, eps: float = 1e-8) -> None:
+        if factor >= 1.0:
+            raise ValueError("Factor should be < 1.0.")
+        if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"mode must be 'min' or 'max' and threshold_mode 'rel' or 'abs', got {mode!r} and "
+                             f"{threshold_mode!r}")
+        n = len(optimizer.param_groups)
+        self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
+        if len(self.min_lrs) != n:
+            raise ValueError(f"expected {n} min_lrs, got {len(self.min_lrs)}")
+        self.optimizer = optimizer
+        self.mode, self.factor, self.patience = mode, factor, patience
+        self.threshold, self.threshold_mode, self.cooldown, self.eps = threshold, threshold_mode, cooldown, eps
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = self.cooldown_counter = self.last_epoch = 0
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def is_better(self, current: float, best: float) -> bool:
+        """Whether `current` beats `best` by more than the threshold."""
+        if self.mode == "min":
+            limit = best * (1 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold
+            return current < limit
+        limit = best * (1 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold
+        return current > limit
+
+    def step(self, metrics) -> None:
+        """Record this epoch's metric (e.g. the validation loss) and reduce the lr if it has stalled."""
+        current = float(metrics)
+        self.last_epoch += 1
+        if self.is_better(current, self.best):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+                new_lr = max(group["lr"] * self.factor, min_lr)
+                if group["lr"] - new_lr > self.eps:
+                    group["lr"] = new_lr
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_last_lr(self) -> list[float]:
+        """The lrs after the last `step`."""
+        return self._last_lr
+
+    def state_dict(self) -> dict:
+        """Everything but the optimizer."""
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore what `state_dict` returned."""
+        self.__dict__.update(state_dict)

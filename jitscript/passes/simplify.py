@@ -24,7 +24,7 @@ def constant_scalar(graph: Graph, v: Value):
         value = node.inputs[0].node.attrs["value"]
         return value if isinstance(value, (int, float)) else None
     if node.op == "prim::param" and node.attrs["name"] in graph.params:
-        data = as_tensor(graph.params[node.attrs["name"]]).numpy()
+        data = as_tensor(graph.params[node.attrs["name"]]).detach().numpy()
         if data.size and data.size <= 4096 and np.all(data == data.flat[0]):
             return data.flat[0].item()
     return None

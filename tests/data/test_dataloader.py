@@ -135,3 +135,70 @@ def test_workers_with_an_iterable_dataset_and_errors():
     assert got == list(range(9))
     with pytest.raises(RuntimeError, match="KeyError.*sample 5 is broken"):
         list(DataLoader(FailsAt(), batch_size=2, num_workers=2))
+
+
+def test_persistent_workers_serve_every_epoch_like_a_single_process():
+    def epochs(**kwargs):
+        loader = DataLoader(_dataset(11), batch_size=3, shuffle=True, generator=eager.Generator().manual_seed(2),
+                            **kwargs)
+        out = [[b[1].tolist() for b in loader] for _ in range(2)]
+        partial = next(iter(loader))[1].tolist()  # an epoch left after one batch
+        out.append([b[1].tolist() for b in loader])
+        return out, partial, loader
+
+    single, single_partial, _ = epochs()
+    multi, multi_partial, loader = epochs(num_workers=2, persistent_workers=True)
+    assert multi == single and multi_partial == single_partial
+    pids = [w.pid for w in loader._workers.workers]
+    list(loader)
+    assert [w.pid for w in loader._workers.workers] == pids
+    streams = DataLoader(Stream(5), batch_size=2, num_workers=2, persistent_workers=True)
+    assert [sorted(i for b in streams for i in b.tolist()) for _ in range(2)] == [list(range(5))] * 2
+
+
+class RandomPerWorker(Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        info = get_worker_info()
+        return {"worker": info.id, "seed": info.seed, "draw": float(eager.rand(1))}
+
+
+def test_each_worker_is_seeded_differently_and_reproducibly():
+    def run():
+        loader = DataLoader(RandomPerWorker(), batch_size=1, num_workers=2,
+                            generator=eager.Generator().manual_seed(9))
+        return [(int(b["worker"]), int(b["seed"]), float(b["draw"])) for b in loader]
+
+    first = run()
+    assert [w for w, _, _ in first] == [0, 1, 0, 1]
+    assert first[0][1] + 1 == first[1][1] and first[0][2] != first[1][2]
+    assert run() == first
+
+
+_INIT_MARK = {"value": None}
+
+
+class ReadsInitMark(Dataset):
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return _INIT_MARK["value"]
+
+
+def _mark_worker(worker_id):
+    _INIT_MARK["value"] = 100 + worker_id
+
+
+def _broken_init(worker_id):
+    raise ValueError("init failed")
+
+
+def test_worker_init_fn_runs_in_each_worker_and_its_errors_surface():
+    batches = [b.tolist() for b in DataLoader(ReadsInitMark(), batch_size=1, num_workers=2,
+                                              worker_init_fn=_mark_worker)]
+    assert batches == [[100], [101]] and _INIT_MARK["value"] is None
+    with pytest.raises(RuntimeError, match="ValueError.*init failed"):
+        list(DataLoader(ReadsInitMark(), batch_size=1, num_workers=2, worker_init_fn=_broken_init))

@@ -16,7 +16,7 @@ import pytest
 
 import eager
 from eager.ops import REGISTRY
-from eager.ops.dispatch import TRACERS
+from eager.ops.dispatch import TRACERS, OpObserver
 
 from ..ops.cases import CASES
 from .kernel_lib import KERNEL_DIR, ROOT, KernelError, Kernels, build
@@ -30,7 +30,7 @@ def kernels(tmp_path_factory) -> Kernels:
     return Kernels(build(tmp_path_factory.mktemp("kernels")))
 
 
-class Recorder:
+class Recorder(OpObserver):
     """A tracer that keeps (op, input arrays, attrs, output arrays) of every applied op."""
 
     def __init__(self) -> None:

@@ -211,3 +211,35 @@ def test_parameter_repr_and_defaults():
     assert p.requires_grad and p.is_leaf
     assert repr(p).startswith("Parameter containing:\ntensor(")
     assert not nn.Parameter(eager.zeros(1), requires_grad=False).requires_grad
+
+
+def test_parameter_list_and_dict_register_their_parameters():
+    torch = pytest.importorskip("torch")
+    plist = nn.ParameterList([eager.zeros(2), nn.Parameter(eager.ones(3))]).append(eager.zeros(1))
+    pdict = nn.ParameterDict({"a": eager.zeros(2)})
+    pdict["b"] = nn.Parameter(eager.ones(1))
+    theirs_list = torch.nn.ParameterList([torch.zeros(2), torch.ones(3)]).append(torch.zeros(1))
+    assert list(plist.state_dict()) == list(theirs_list.state_dict()) == ["0", "1", "2"]
+    assert all(p.requires_grad for p in plist) and plist[1].shape == (3,)
+    assert list(pdict.keys()) == ["a", "b"] and "a" in pdict and len(pdict) == 2
+
+
+@pytest.mark.skipif(eager.cuda.is_available(), reason="checks the message without a GPU")
+def test_moving_to_a_missing_gpu_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="device 'cuda' is not available"):
+        Net().to("cuda")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not eager.cuda.is_available(), reason="needs CuPy and a GPU")
+def test_training_step_on_the_gpu_matches_the_cpu():
+    cpu = Net()
+    gpu = copy.deepcopy(cpu).to("cuda")
+    opt_cpu = eager.optim.Adam(cpu.parameters(), lr=0.1)
+    opt_gpu = eager.optim.Adam(gpu.parameters(), lr=0.1)
+    x = eager.randn(5, 4)
+    for model, opt, inp in ((cpu, opt_cpu, x), (gpu, opt_gpu, x.to("cuda"))):
+        model(inp).pow(2).mean().backward()
+        opt.step()
+    for (name, a), (_, b) in zip(cpu.state_dict().items(), gpu.state_dict().items()):
+        np.testing.assert_allclose(a.numpy(), b.cpu().numpy(), rtol=1e-5, atol=1e-6, err_msg=name)

@@ -44,6 +44,22 @@ def test_self_attention_with_masks_matches_pytorch():
                        [x, attn_mask, padding, float_mask], call=call)
 
 
+def test_causal_hint_needs_a_mask_and_keeps_its_result():
+    x = np.random.default_rng(6).standard_normal((4, 2, 8))
+    mask = np.triu(np.ones((4, 4), dtype=bool), 1)
+    compare_with_torch(nn.MultiheadAttention(8, 2), torch.nn.MultiheadAttention(8, 2), [x, mask],
+                       call=lambda m, x, mask: m(x, x, x, attn_mask=mask, is_causal=True))
+    with pytest.raises(RuntimeError, match="need attn_mask if specifying the is_causal hint"):
+        nn.MultiheadAttention(8, 2)(*(eager.zeros(4, 2, 8),) * 3, is_causal=True)
+
+
+def test_per_head_float_mask_matches_pytorch():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((4, 2, 8))
+    compare_with_torch(nn.MultiheadAttention(8, 2), torch.nn.MultiheadAttention(8, 2),
+                       [x, rng.standard_normal((2 * 2, 4, 4))], call=lambda m, x, mask: m(x, x, x, attn_mask=mask))
+
+
 def test_attention_with_other_key_value_dims_and_no_bias():
     rng = np.random.default_rng(2)
     ours = nn.MultiheadAttention(8, 2, kdim=5, vdim=3, bias=False)

@@ -3,14 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-import eager
-
 from .case import Case
-
-
-def _pad_fn(m):
-    """F.pad: PyTorch's, or ours from the registry module until eager.nn.functional exports it."""
-    return getattr(m.nn.functional, "pad", None) or eager.ops.indexing.pad
 
 
 def _with_zeros(rng):
@@ -191,17 +184,16 @@ CASES: list[Case] = [
          gradgrad=True),
     Case("where", lambda m, a: m.masked_fill(a, a > 0, -1.0), lambda a: np.where(a > 0, -1.0, a), [(3, 4)],
          id="masked_fill"),
-    Case("pad", lambda m, a: _pad_fn(m)(a, (1, 2)), lambda a: np.pad(a, [(0, 0), (1, 2)]), [(2, 3)],
+    Case("pad", lambda m, a: m.nn.functional.pad(a, (1, 2)), lambda a: np.pad(a, [(0, 0), (1, 2)]), [(2, 3)],
          gradgrad=True),
-    Case("pad", lambda m, a: _pad_fn(m)(a, (1, 0, 2, 1), value=0.5),
+    Case("pad", lambda m, a: m.nn.functional.pad(a, (1, 0, 2, 1), value=0.5),
          lambda a: np.pad(a, [(2, 1), (1, 0)], constant_values=0.5), [(2, 3)], id="two-dims-value"),
-    Case("pad", lambda m, a: _pad_fn(m)(a, (-1, 1)), lambda a: np.pad(a[:, 1:], [(0, 0), (0, 1)]), [(2, 3)],
+    Case("pad", lambda m, a: m.nn.functional.pad(a, (-1, 1)), lambda a: np.pad(a[:, 1:], [(0, 0), (0, 1)]), [(2, 3)],
          id="negative-crops"),
-    Case("pad", lambda m, a: _pad_fn(m)(a, (2, 1), mode="reflect"), lambda a: np.pad(a, [(0, 0), (0, 0), (2, 1)],
-                                                                                        mode="reflect"),
-         [(1, 2, 4)], id="reflect", gradgrad=True),
-    Case("pad", lambda m, a: _pad_fn(m)(a, (1, 2, 2, 0), mode="replicate"),
+    Case("pad", lambda m, a: m.nn.functional.pad(a, (2, 1), mode="reflect"),
+         lambda a: np.pad(a, [(0, 0), (0, 0), (2, 1)], mode="reflect"), [(1, 2, 4)], id="reflect", gradgrad=True),
+    Case("pad", lambda m, a: m.nn.functional.pad(a, (1, 2, 2, 0), mode="replicate"),
          lambda a: np.pad(a, [(0, 0), (2, 0), (1, 2)], mode="edge"), [(1, 2, 3)], id="replicate"),
-    Case("pad", lambda m, a: _pad_fn(m)(a, (1, 2), mode="circular"),
+    Case("pad", lambda m, a: m.nn.functional.pad(a, (1, 2), mode="circular"),
          lambda a: np.pad(a, [(0, 0), (0, 0), (1, 2)], mode="wrap"), [(1, 2, 3)], id="circular"),
 ]

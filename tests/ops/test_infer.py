@@ -12,22 +12,9 @@ import eager
 from eager.ops import dispatch
 from eager.ops.registry import Spec
 
+from ..recording_tracer import RecordingTracer
 from .cases import CASES
 from .test_ops import IDS
-
-
-class _Recorder:
-    def __init__(self):
-        self.calls = []
-
-    def record(self, op, inputs, attrs, outputs):
-        self.calls.append((op, inputs, attrs, outputs))
-
-    def size(self, tensor, dim):
-        return tensor.data.shape if dim is None else tensor.data.shape[dim]
-
-    def __getattr__(self, hook):  # the other tracer hooks (alias, escape, filled, ...) only notify
-        return lambda *args: None
 
 
 def _spec(t):
@@ -42,7 +29,7 @@ def _matches(predicted: tuple, actual: tuple) -> bool:
 def test_infer_predicts_every_recorded_call(case):
     arrays = case.inputs(np.random.default_rng(5))
     tensors = [eager.tensor(a, dtype=eager.float64) if a.dtype == np.float64 else eager.tensor(a) for a in arrays]
-    recorder = _Recorder()
+    recorder = RecordingTracer()
     dispatch.TRACERS.append(recorder)
     try:
         case.fn(eager, *tensors)

@@ -10,8 +10,8 @@ import eager
 from eager.ops import REGISTRY, Spec
 from eager.ops.dispatch import TRACERS
 
+from ..recording_tracer import RecordingTracer
 from .cases_nn import CASES as NN_CASES
-from .test_infer import _Recorder
 from .test_ops import _tensors
 
 
@@ -25,7 +25,7 @@ def _flat(value) -> bool:
 @pytest.mark.parametrize("case", NN_CASES, ids=[f"{c.op}-{c.id}" if c.id else c.op for c in NN_CASES])
 def test_nn_op_attributes_are_flat(case):
     _, tensors = _tensors(case, np.random.default_rng(0), False)
-    recorder = _Recorder()
+    recorder = RecordingTracer()
     TRACERS.append(recorder)
     try:
         case.fn(eager, *tensors)

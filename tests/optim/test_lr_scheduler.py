@@ -16,6 +16,8 @@ SCHEDULES = [
     ("ExponentialLR", dict(gamma=0.9)),
     ("CosineAnnealingLR", dict(T_max=7, eta_min=0.001)),
     ("LambdaLR", dict(lr_lambda=lambda epoch: 1 / (1 + epoch))),
+    ("LinearLR", dict(start_factor=0.1, total_iters=6)),
+    ("LinearLR", dict(start_factor=1.0, end_factor=0.2, total_iters=4)),
     ("OneCycleLR", dict(max_lr=1.0, total_steps=20)),
     ("OneCycleLR", dict(max_lr=[1.0, 0.5], total_steps=20, anneal_strategy="linear", three_phase=True)),
     ("OneCycleLR", dict(max_lr=0.3, epochs=4, steps_per_epoch=5, pct_start=0.25, cycle_momentum=False)),
@@ -78,3 +80,41 @@ def test_scheduler_state_dict_resumes_the_sequence():
     sched2.step()
     assert sched2.get_last_lr() == sched.get_last_lr() == [0.25]
     assert np.isclose(sched2.last_epoch, 4)
+
+
+@pytest.mark.parametrize("kwargs", [dict(patience=2), dict(mode="max", factor=0.5, patience=1, cooldown=2),
+                                    dict(threshold_mode="abs", threshold=0.1, patience=0, min_lr=[0.02, 0.01])])
+def test_reduce_on_plateau_matches_pytorch(kwargs):
+    metrics = [5.0, 4.0, 4.0, 3.99, 4.5, 4.1, 3.0, 3.0, 3.0, 3.0, 2.95, 6.0, 6.0, 6.0, 1.0, 1.0, 1.0, 1.0]
+
+    def run(module):
+        params = [module.nn.Parameter(module.ones(1)), module.nn.Parameter(module.ones(1))]
+        opt = module.optim.SGD([{"params": params[:1]}, {"params": params[1:], "lr": 0.05}], lr=0.1)
+        sched = module.optim.lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+        lrs = []
+        for m in metrics:
+            sched.step(m)
+            lrs += [g["lr"] for g in opt.param_groups]
+        return lrs
+
+    assert run(eager) == pytest.approx(run(torch))
+
+
+@pytest.mark.parametrize("name,kwargs", SCHEDULES, ids=[n + "-" + "-".join(k) for n, k in SCHEDULES])
+def test_scheduler_state_survives_a_checkpoint(name, kwargs, tmp_path):
+    def make():
+        opt = optim.SGD([nn.Parameter(eager.ones(1))], lr=0.1, momentum=0.9)
+        return opt, getattr(lr_scheduler, name)(opt, **kwargs)
+
+    opt, sched = make()
+    for _ in range(4):
+        sched.step()
+    eager.save({"sched": sched.state_dict(), "opt": opt.state_dict()}, tmp_path / "s.esc")
+    opt2, sched2 = make()
+    saved = eager.load(tmp_path / "s.esc")
+    opt2.load_state_dict(saved["opt"])
+    sched2.load_state_dict(saved["sched"])
+    for _ in range(3):
+        sched.step()
+        sched2.step()
+        assert sched2.get_last_lr() == sched.get_last_lr()
