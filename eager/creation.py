@@ -64,9 +64,9 @@ def _filled(fill, size, dtype, device, requires_grad) -> Tensor:
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.default_float
     xp = xp_for(normalize_device(device))
     t = Tensor._wrap(xp.full(_shape(size), fill, dtype=dt.np))
-    if _dispatch.TRACERS:  # a size read from a traced tensor keeps the new tensor's shape dynamic
-        _dispatch.TRACERS[-1].filled(t, fill, size[0] if len(size) == 1 and isinstance(size[0], (tuple, list))
-                                     else size)
+    dims = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    if _dispatch.TRACERS and any(hasattr(d, "_ir_value") for d in dims):  # a traced size: stay dynamic
+        _dispatch.TRACERS[-1].filled(t, fill, dims)
     return t.requires_grad_(True) if requires_grad else t
 
 

@@ -38,21 +38,33 @@ def _progress(message: str) -> None:
 
 
 # ---- loading the user's model ----------------------------------------------------------------------
+def _import_file(path: Path):
+    """Import a .py file; inside a package (directories with __init__.py) it is imported under its
+    dotted name, so its relative imports work."""
+    if not path.is_file():
+        raise CLIError(f"no such file: {path}")
+    path = path.resolve()
+    root, parts = path.parent, [path.stem]
+    while (root / "__init__.py").is_file():
+        root, parts = root.parent, [root.name, *parts]
+    sys.path.insert(0, str(root))  # so the file can import its neighbours (or its package)
+    if len(parts) > 1:
+        return importlib.import_module(".".join(parts))
+    unique = f"_eagerscript_user_{path.stem}"
+    module_spec = importlib.util.spec_from_file_location(unique, path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[unique] = module
+    module_spec.loader.exec_module(module)
+    return module
+
+
 def _import_target(spec: str):
     """The object named by MODULE:ATTR, MODULE being an importable name or a .py file."""
     module_name, sep, attr = spec.rpartition(":")
     if not sep or not module_name or not attr:
         raise CLIError(f"expected MODULE:ATTR (e.g. models.py:Net), got {spec!r}")
     if module_name.endswith(".py") or "/" in module_name:
-        path = Path(module_name)
-        if not path.is_file():
-            raise CLIError(f"no such file: {module_name}")
-        sys.path.insert(0, str(path.resolve().parent))  # so the file can import its neighbours
-        unique = f"_eagerscript_user_{path.stem}"
-        module_spec = importlib.util.spec_from_file_location(unique, path)
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[unique] = module
-        module_spec.loader.exec_module(module)
+        module = _import_file(Path(module_name))
     else:
         sys.path.insert(0, str(Path.cwd()))
         module = importlib.import_module(module_name)
@@ -163,9 +175,10 @@ def cmd_trace(args) -> None:
 
 
 def cmd_script(args) -> None:
+    examples = tuple(parse_example_input(text) for text in args.example_input or ())
     module = _prepare_module(args)
-    _progress(f"compiling {args.target}")
-    scripted = _jitscript_entry("script")(module)
+    _progress(f"compiling {args.target}" + (" with example input shapes" if examples else ""))
+    scripted = _jitscript_entry("script")(module, example_inputs=examples or None)
     _finish_export(scripted, args, "script", _source_file(module))
 
 
@@ -185,7 +198,8 @@ def _print_summary(info: dict) -> None:
             kind = spec["dtype"] + " " + _format_shape(spec["shape"]) if spec["dtype"] else spec["type"]
             print(f"  {spec['name']}: {kind}")
     print(f"parameters: {info['num_parameters']} ({info['parameter_bytes']} bytes)")
-    print(f"arena: {info['arena_bytes']} bytes")
+    planned_for = ", ".join(f"{name} {shape}" for name, shape in info["arena_shapes"].items())
+    print(f"arena: {info['arena_bytes']} bytes" + (f" (planned for {planned_for})" if planned_for else ""))
     print("ops: " + ", ".join(f"{op} x{n}" for op, n in info["ops"].items()))
     for key, value in info["metadata"].items():
         print(f"metadata {key}: {value}")
@@ -311,8 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--example-input", action="append", required=True, metavar="SHAPE[:DTYPE]",
                        help="one per model input, e.g. 1x3x32x32:float32 (random values)")
     trace.add_argument("--dynamic-batch", action="store_true", help="keep dim 0 symbolic (N)")
-    _export_options(_subparser(sub, "script", "compile a model's Python source to a graph and save it as .esm",
-                               cmd_script))
+    script = _subparser(sub, "script", "compile a model's Python source to a graph and save it as .esm", cmd_script)
+    _export_options(script)
+    script.add_argument("--example-input", action="append", metavar="SHAPE[:DTYPE]",
+                        help="optional, one per tensor input: fixes its dtype and shape (as jitscript.script's "
+                             "example_inputs), which lets the compiler check shapes and plan memory")
     insp = _subparser(sub, "inspect", "summarize a .esm file", cmd_inspect)
     insp.add_argument("file", metavar="FILE.esm")
     insp.add_argument("--json", action="store_true", help="print the summary as JSON")

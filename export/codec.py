@@ -147,6 +147,7 @@ def _attr_kind(value) -> int:
             return AttrKind.INTS
         if all(isinstance(v, float) for v in value):
             return AttrKind.FLOATS
+        return AttrKind.ITEMS
     raise UnsupportedValueError(f"attribute value {value!r} ({type(value).__name__}) has no .esm encoding")
 
 
@@ -164,6 +165,8 @@ def encode_attr(builder: flatbuffers.Builder, name: str, value) -> int:
         for v in reversed(value):
             builder.PrependFloat64(float(v))
         payload = builder.EndVector()
+    elif kind == AttrKind.ITEMS:
+        payload = offset_vector(builder, FbAttr.StartItemsVector, [encode_attr(builder, "", v) for v in value])
     FbAttr.Start(builder)
     FbAttr.AddName(builder, name_off)
     FbAttr.AddKind(builder, kind)
@@ -182,19 +185,27 @@ def _add_attr_payload(builder: flatbuffers.Builder, kind: int, value, payload: i
         FbAttr.AddDtype(builder, dtype_code(value))
     elif kind == AttrKind.STRING:
         FbAttr.AddS(builder, payload)
-    elif kind in (AttrKind.INTS, AttrKind.FLOATS):
-        (FbAttr.AddInts if kind == AttrKind.INTS else FbAttr.AddFloats)(builder, payload)
+    elif kind in (AttrKind.INTS, AttrKind.FLOATS, AttrKind.ITEMS):
+        {AttrKind.INTS: FbAttr.AddInts, AttrKind.FLOATS: FbAttr.AddFloats, AttrKind.ITEMS: FbAttr.AddItems}[kind](
+            builder, payload)
         FbAttr.AddIsList(builder, isinstance(value, list))
-        FbAttr.AddIsBools(builder, bool(value) and isinstance(value[0], bool))
+        FbAttr.AddIsBools(builder, kind == AttrKind.INTS and bool(value) and isinstance(value[0], bool))
+
+
+def _decode_sequence(fb: FbAttr.Attr, kind: int) -> list:
+    if kind == AttrKind.INTS:
+        return [int(fb.Ints(i)) for i in range(fb.IntsLength())]
+    if kind == AttrKind.FLOATS:
+        return [float(fb.Floats(i)) for i in range(fb.FloatsLength())]
+    return [decode_attr(fb.Items(i))[1] for i in range(fb.ItemsLength())]
 
 
 def decode_attr(fb: FbAttr.Attr) -> tuple[str, object]:
     """(name, Python value) of an Attr table (KeyError on an unknown kind)."""
     kind = fb.Kind()
     name = fb.Name().decode()
-    if kind in (AttrKind.INTS, AttrKind.FLOATS):
-        items = ([int(fb.Ints(i)) for i in range(fb.IntsLength())] if kind == AttrKind.INTS
-                 else [float(fb.Floats(i)) for i in range(fb.FloatsLength())])
+    if kind in (AttrKind.INTS, AttrKind.FLOATS, AttrKind.ITEMS):
+        items = _decode_sequence(fb, kind)
         if fb.IsBools():
             items = [bool(v) for v in items]
         return name, items if fb.IsList() else tuple(items)

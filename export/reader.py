@@ -112,8 +112,13 @@ def _constant_array(esm: EsmFile, i: int) -> tuple[str, np.ndarray]:
 
 def read_constants(esm: EsmFile) -> dict[str, np.ndarray]:
     """Every constant by name, as zero-copy arrays whose base is the file mapping."""
-    return dict(_decode(esm, f"constant {i}", lambda i=i: _constant_array(esm, i))
-                for i in range(_decode(esm, "constants", esm.model.ConstantsLength)))
+    constants = {}
+    for i in range(_decode(esm, "constants", esm.model.ConstantsLength)):
+        name, array = _decode(esm, f"constant {i}", lambda i=i: _constant_array(esm, i))
+        if name in constants:
+            raise esm.fail(f"two constants are named {name!r}")
+        constants[name] = array
+    return constants
 
 
 # ---- graph ---------------------------------------------------------------------------------------
@@ -161,7 +166,21 @@ class _GraphDecoder:
         fb_block = self.fb_graph.Block()
         if fb_block is None:
             raise self.esm.fail("the graph has no block")
-        return Graph(self.block(fb_block), params)
+        graph = Graph(self.block(fb_block), params)
+        self.check_interface(graph)
+        return graph
+
+    def check_interface(self, graph: Graph) -> None:
+        """Model.inputs/outputs name exactly the graph's params/returns; the plan covers every value."""
+        model = self.esm.model
+        for what, specs, values in (("inputs", [model.Inputs(i) for i in range(model.InputsLength())], graph.inputs),
+                                    ("outputs", [model.Outputs(i) for i in range(model.OutputsLength())],
+                                     graph.outputs)):
+            if [self.value(spec.Value()) for spec in specs] != values:
+                raise self.esm.fail(f"the model's {what} do not match the graph's block {what}")
+        plan = model.MemoryPlan()
+        if plan is not None and plan.OffsetsLength() != len(self.values):
+            raise self.esm.fail(f"the memory plan has {plan.OffsetsLength()} offsets for {len(self.values)} values")
 
 
 def read_graph(esm: EsmFile) -> Graph:
@@ -170,7 +189,7 @@ def read_graph(esm: EsmFile) -> Graph:
     graph = _decode(esm, "graph", lambda: _GraphDecoder(esm).graph(params))
     try:
         verify(graph)
-    except IRError as exc:
+    except (IRError, *_DECODE_ERRORS) as exc:
         raise esm.fail(f"the graph does not verify: {exc}") from None
     return graph
 
@@ -204,6 +223,14 @@ def _op_histogram(model: FbModel) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+def _plan_shapes(model: FbModel, plan) -> dict[str, list[int]]:
+    """The input shapes the stored memory plan was made for, by input name ({} without a plan)."""
+    if plan is None:
+        return {}
+    return {model.Inputs(i).Name().decode(): [int(d) for d in plan.ReferenceShapes(i).DimsAsNumpy()]
+            for i in range(min(model.InputsLength(), plan.ReferenceShapesLength()))}
+
+
 def _summary(esm: EsmFile) -> dict:
     model = esm.model
     constants = read_constants(esm)
@@ -223,6 +250,7 @@ def _summary(esm: EsmFile) -> dict:
         "parameter_bytes": sum(a.nbytes for a in constants.values()),
         "weights_bytes": esm.weights_length,
         "arena_bytes": plan.ArenaBytes() if plan is not None else 0,
+        "arena_shapes": _plan_shapes(model, plan),
         "metadata": {kv.Key().decode(): (kv.Value() or b"").decode()
                      for kv in (model.Metadata(i) for i in range(model.MetadataLength()))},
     }

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import importlib.metadata
 import os
 import tempfile
 from dataclasses import dataclass
@@ -28,8 +29,16 @@ from jitscript.ir import Block, Graph, Node, Printer, Value
 from jitscript.module import ScriptModule
 from jitscript.passes.memory_plan import plan_memory
 from jitscript.types import TensorType
+from jitscript.verify import verify
 
-PRODUCER = "eagerscript 0.1.0"
+
+def _producer() -> str:
+    try:
+        return f"eagerscript {importlib.metadata.version('eagerscript')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "eagerscript (source tree)"
+
+
 _MODES = {"trace": ExportMode.TRACE, "script": ExportMode.SCRIPT}
 # Room for everything but the weights before the builder has to grow (and copy) its buffer.
 _TABLES_RESERVE = 1 << 20
@@ -54,7 +63,7 @@ def reference_plan(graph: Graph, dims: dict[str, int] | None = None) -> Referenc
         plan = plan_memory(graph, bound)
     except ValueError:
         return None
-    shapes = [[bound.get(d, d) if isinstance(d, str) else d for d in v.type.shape]
+    shapes = [[bound.get(d, -1) if isinstance(d, str) else d for d in v.type.shape]
               if isinstance(v.type, TensorType) and v.type.shape is not None else [] for v in graph.inputs]
     return ReferencePlan(plan.arena_size, plan.offsets, shapes)
 
@@ -200,21 +209,15 @@ def _source_hash(source_file: str | None) -> str:
 
 def _header_strings(builder: flatbuffers.Builder, source_file: str | None) -> dict[str, int]:
     created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    texts = {"producer": PRODUCER, "source_file": source_file or "", "source_hash": _source_hash(source_file),
+    texts = {"producer": _producer(), "source_file": source_file or "", "source_hash": _source_hash(source_file),
              "created": created}
     return {key: builder.CreateString(text) for key, text in texts.items()}
 
 
 def _used_params(graph: Graph) -> dict[str, object]:
     """The parameters that `prim::param` nodes read, in first-use order (others are not stored)."""
-    used = {}
-    for node in graph.nodes():
-        if node.op == "prim::param":
-            name = node.attrs["name"]
-            if name not in graph.params:
-                raise KeyError(f"{node.describe()}: reads parameter {name!r}, which graph.params lacks")
-            used[name] = graph.params[name]
-    return used
+    names = [node.attrs["name"] for node in graph.nodes() if node.op == "prim::param"]
+    return {name: graph.params[name] for name in names}
 
 
 def encode(graph: Graph, *, mode: str = "trace", source_file: str | None = None,
@@ -273,11 +276,13 @@ def save(module: ScriptModule, path: str | os.PathLike, *, mode: str | None = No
 
     `mode` is "trace" or "script" (default: "script" when the module has Python source);
     `source_file` is recorded with its SHA-256; `metadata` is free-form text; `dims` binds the
-    symbolic dims (e.g. {"N": 8}, default 1) for the stored memory plan.
+    symbolic dims (e.g. {"N": 8}, default 1) for the stored memory plan. Raises
+    `jitscript.IRError` for a graph that does not verify (nothing is written).
     """
     mode = mode or ("script" if module.source else "trace")
     if mode not in _MODES:
         raise ValueError(f"export.save: mode must be one of {sorted(_MODES)}, got {mode!r}")
+    verify(module.graph)  # never write a file that readers would refuse (unknown op, broken SSA, ...)
     plan = reference_plan(module.graph, dims)
     builder, head = encode(module.graph, mode=mode, source_file=source_file, metadata=metadata, plan=plan)
     write_atomic(path, memoryview(builder.Bytes)[head:])

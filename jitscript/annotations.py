@@ -8,6 +8,7 @@ from __future__ import annotations
 from lark import Token, Tree
 
 from .diagnostics import ScriptError
+from .script_syntax import dotted_name
 from .types import (
     BoolType,
     FloatType,
@@ -68,14 +69,7 @@ def _generic(name: str, types: list, tree, source_map) -> IRType:
 
 
 def _dotted(tree) -> str | None:
-    if isinstance(tree, Tree) and tree.data == "name":
-        return str(tree.children[0])
-    if isinstance(tree, Tree) and tree.data == "getattr":
-        head = _dotted(tree.children[0])
-        return None if head is None else f"{head}.{tree.children[1]}"
-    if isinstance(tree, Token):
-        return str(tree)
-    return None
+    return str(tree) if isinstance(tree, Token) else dotted_name(tree)
 
 
 def _from_string(tree, source_map, tensor_type: IRType) -> IRType:

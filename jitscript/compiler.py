@@ -19,7 +19,6 @@ Control flow in SSA form:
 """
 from __future__ import annotations
 
-import builtins
 import inspect
 from collections.abc import Callable
 
@@ -30,6 +29,25 @@ from .diagnostics import ScriptError, SourceLoc, unsupported
 from .expressions import ExpressionCompiler
 from .frontend import SourceMap, parse_function
 from .ir import Block, Graph, Value
+from .loops import LoopCompiler
+from .script_syntax import (
+    COND,
+    LOOP_STMTS,
+    RET,
+    RETURNED,
+    TRACE_HINT,
+    UNSUPPORTED_STMTS,
+    End,
+    Exit,
+    call_args,
+    dotted_name,
+    is_append,
+    may_exit,
+    name_of,
+    param_list,
+    pretty,
+    suite_stmts,
+)
 from .script_values import (
     SV,
     Callee,
@@ -57,40 +75,6 @@ from .types import (
     TupleType,
 )
 
-MAX_TRIP_COUNT = 2**63 - 1
-RET, COND, RETURNED = "$ret", "$cond", "$returned"
-_LOOP_STMTS = ("for_stmt", "while_stmt")
-TRACE_HINT = "use trace for this function, or rewrite it in the script subset (docs/script.md)"
-
-UNSUPPORTED_STMTS = {
-    "try_stmt": ("try/except", "remove the try; errors raised in script stop the program"),
-    "with_stmt": ("a with statement", TRACE_HINT),
-    "del_stmt": ("del", "drop the name instead (reassign it or let it go out of use)"),
-    "global_stmt": ("global", "pass the value as an argument"),
-    "nonlocal_stmt": ("nonlocal", "pass the value as an argument"),
-    "import_stmt": ("import inside a function", "import at module level"),
-    "classdef": ("a class definition inside a function", "define the class at module level"),
-    "funcdef": ("a nested function definition", "define the function at module level"),
-    "decorated": ("a nested function definition", "define the function at module level"),
-    "yield_stmt": ("yield (a generator function)", "return a list or tuple instead"),
-}
-UNSUPPORTED_EXPRS = {
-    "lambdef": ("lambda", "define a function with def at module level and call it"),
-    "generator": ("a generator expression", "write a for loop"),
-    "listcomp": ("a list comprehension", "write a for loop that appends, or unroll it"),
-    "setcomp": ("a set comprehension", TRACE_HINT),
-    "dictcomp": ("a dict comprehension", TRACE_HINT),
-    "dict": ("a dict literal", "use a tuple, or separate variables"),
-    "set": ("a set literal", "use a tuple or a list"),
-    "walrus": ("an assignment expression (:=)", "assign in its own statement"),
-    "yield_expr": ("yield (a generator function)", "return a list or tuple instead"),
-    "star_expr": ("a starred expression", "unpack into named variables"),
-    "ellipsis": ("...", "spell the indices out"),
-    "starred_arg": ("*args in a call", "pass the arguments one by one"),
-    "kwargs_arg": ("**kwargs in a call", "pass keyword arguments by name"),
-    "kwarg": ("a keyword argument here", None),
-}
-
 
 class Session:
     """State shared by the functions compiled for one `script()` call: the graph, its
@@ -116,13 +100,7 @@ class Session:
         return node.outputs[0] if len(node.outputs) == 1 else node
 
 
-class Exit:
-    """How a statement list ended: it fell through, exited (return/break/continue) or raised."""
-
-    FALL, EXIT, RAISE = "fall", "exit", "raise"
-
-
-class FunctionCompiler(ExpressionCompiler):
+class FunctionCompiler(ExpressionCompiler, LoopCompiler):
     """Compiles one function body (top level or inlined) into `session.block`."""
 
     def __init__(self, session: Session, fn: Callable, tree: Tree, source_map: SourceMap) -> None:
@@ -154,7 +132,7 @@ class FunctionCompiler(ExpressionCompiler):
         """[(name, IRType, tree)] of the parameters (self excluded by the caller)."""
         name_tok, params, ret_ann, _ = self.tree.children
         out = []
-        for p in _param_list(params):
+        for p in param_list(params):
             if p.data == "starparam":
                 raise self.unsupported("*args", p, "list the arguments explicitly")
             if p.data == "kwparam":
@@ -200,8 +178,8 @@ class FunctionCompiler(ExpressionCompiler):
 
     def compile_body(self) -> SV:
         """Compile the body (the env holds the arguments); the SV the function returns."""
-        body = _suite_stmts(self.tree.children[3])
-        state = self.stmts(body + [_End()])
+        body = suite_stmts(self.tree.children[3])
+        state = self.stmts(body + [End()])
         if state == Exit.RAISE:
             return Const(None)
         ret = self.env[RET]
@@ -224,9 +202,9 @@ class FunctionCompiler(ExpressionCompiler):
         for i, stmt in enumerate(stmts):
             rest = stmts[i + 1:]
             kind = stmt.data
-            if kind == "if_stmt" and _may_exit(stmt, in_loop=bool(self.loops)):
+            if kind == "if_stmt" and may_exit(stmt, in_loop=bool(self.loops)):
                 return self.if_stmt(stmt, rest)
-            if kind in _LOOP_STMTS:
+            if kind in LOOP_STMTS:
                 state = self.loop_stmt(stmt, rest)
                 if state is not None:
                     return state
@@ -250,6 +228,13 @@ class FunctionCompiler(ExpressionCompiler):
         expr = stmt.children[0]
         if isinstance(expr, Tree) and expr.data == "string":
             return None  # a docstring
+        if is_append(expr):  # xs.append(v) rebinds xs to xs + [v]: lists are values in script
+            target, args = expr.children[0].children[0], call_args(expr.children[1], self)
+            if len(args) != 1:
+                raise self.error("append() takes one argument", expr)
+            item = ListSV((self.expr(args[0]),))
+            self.assign(target, self.binary("+", self.read_name(target), item, expr), expr)
+            return None
         self.expr(expr)
         return None
 
@@ -270,8 +255,8 @@ class FunctionCompiler(ExpressionCompiler):
             raise self.unsupported("a declaration without a value", stmt, "assign a value")
         value = self.expr(value_tree)
         got = type_of(value)
-        if got is None or join(declared, got) != declared and not _tensor_like(declared, got):
-            raise self.error(f"cannot assign {describe_type(got)} to {_name_of(target)} declared as "
+        if not assignable(declared, got):
+            raise self.error(f"cannot assign {describe_type(got)} to {name_of(target)} declared as "
                              f"{describe_type(declared)}", value_tree)
         if not isinstance(value, Value) or value.type != declared:
             value = self.materialize(value, stmt, declared)
@@ -372,8 +357,8 @@ class FunctionCompiler(ExpressionCompiler):
         if exc is None:
             return "Exception"
         if isinstance(exc, Tree) and exc.data == "call":
-            name = _dotted_name(exc.children[0]) or "Exception"
-            args = _call_args(exc.children[1])
+            name = dotted_name(exc.children[0]) or "Exception"
+            args = call_args(exc.children[1])
             texts = []
             for a in args:
                 v = self.expr(a)
@@ -382,7 +367,7 @@ class FunctionCompiler(ExpressionCompiler):
                                            "use a string literal")
                 texts.append(str(v.value))
             return f"{name}: {', '.join(texts)}" if texts else name
-        return _dotted_name(exc) or "Exception"
+        return dotted_name(exc) or "Exception"
 
     def stmt_assert_stmt(self, stmt):
         cond_tree, msg_tree = stmt.children
@@ -414,12 +399,12 @@ class FunctionCompiler(ExpressionCompiler):
         """`if`/`elif`/`else`; with `rest` (the statements after it) pushed into every branch
         when a branch can exit."""
         cond_tree, then_suite, *elifs, else_suite = stmt.children
-        else_stmts = _suite_stmts(else_suite) if else_suite is not None else []
+        else_stmts = suite_stmts(else_suite) if else_suite is not None else []
         for clause in reversed(elifs):  # elif chains are nested ifs in the else branch
             nested = Tree("if_stmt", [clause.children[0], clause.children[1], Tree("suite", else_stmts)],
                           meta=clause.meta)
             else_stmts = [nested]
-        return self.branch(cond_tree, _suite_stmts(then_suite), else_stmts, stmt, rest)
+        return self.branch(cond_tree, suite_stmts(then_suite), else_stmts, stmt, rest)
 
     def branch(self, cond_tree, then_stmts: list, else_stmts: list, stmt, rest: list | None,
                cond: SV | None = None) -> str:
@@ -456,17 +441,15 @@ class FunctionCompiler(ExpressionCompiler):
 
     def merge(self, cond: Value, results: list, before: dict, stmt) -> str:
         """Emit the prim::if for two compiled branches and bind the merged names."""
-        (b0, st0, env0), (b1, st1, env1) = results
+        (b0, st0, _), (b1, st1, _) = results
         live = [(b, env) for b, st, env in results if st != Exit.RAISE]
         if not live:
             self.s.add("prim::if", [cond], None, [], self.where(stmt), blocks=[b0, b1])
             return Exit.RAISE
         state = Exit.EXIT if Exit.EXIT in (st0, st1) else Exit.FALL
         names = self.merged_names(before, [env for _, env in live], state)
-        outputs, out_types = [], []
-        for name in names:
-            merged = self.merge_name(name, [(b, env, st) for b, st, env in results], stmt)
-            outputs.append((name, merged))
+        branches = [(b, env, st) for b, st, env in results]
+        outputs = [(name, self.merge_name(name, branches, stmt)) for name in names]
         out_types = [t for _, (t, _) in outputs]
         for i, block in enumerate((b0, b1)):
             block.returns = [vals[i] for _, (_, vals) in outputs]
@@ -507,7 +490,7 @@ class FunctionCompiler(ExpressionCompiler):
             bad = next(v for v in present if isinstance(v, Undefined))
             raise ScriptError(bad.reason, bad.loc or self.loc(stmt))
         if any(t is None for t in types):
-            raise self.error(f"{_pretty(name)} refers to a module or function on some path; it must be the same "
+            raise self.error(f"{pretty(name)} refers to a module or function on some path; it must be the same "
                              "on every path", stmt)
         merged = types[0]
         for t in types[1:]:
@@ -530,198 +513,8 @@ class FunctionCompiler(ExpressionCompiler):
         if name == RET:
             return self.error(f"the function returns {da} on one path and {db} on another", stmt,
                               "return the same type on every path (use Optional[...] for None)")
-        return self.error(f"{_pretty(name)} is {da} on one branch and {db} on the other", stmt,
-                          f"give {_pretty(name)} one type on every path (annotate it, e.g. as Optional[Tensor])")
-
-    # ---- loops -------------------------------------------------------------------------------
-    def loop_stmt(self, stmt, rest: list) -> str | None:
-        """Compile a loop. Returns None when compilation goes on with `rest` as usual, or how
-        the statement list ended when the loop consumed `rest` (unrolling, early return)."""
-        if stmt.children[-1] is not None:
-            raise self.unsupported(f"else on a {stmt.data.split('_')[0]} loop", stmt, "use a flag variable")
-        if stmt.data == "while_stmt":
-            cond_tree, suite, _ = stmt.children
-            returned = self.emit_loop(stmt, _suite_stmts(suite), cond_tree=cond_tree)
-        else:
-            target, iter_tree, suite, _ = stmt.children
-            iterable = self.for_iterable(iter_tree)
-            if iterable[0] == "unroll":
-                return self.unroll(target, iterable[1], _suite_stmts(suite), rest, stmt)
-            returned = self.emit_loop(stmt, _suite_stmts(suite), target=target, source=iterable)
-        if returned is None:
-            return None
-        flag, value = returned
-        return self.branch(None, [_ReturnValue(value)], [], stmt, rest, cond=flag)
-
-    def for_iterable(self, iter_tree) -> tuple:
-        if isinstance(iter_tree, Tree) and iter_tree.data == "call":
-            head = _dotted_name(iter_tree.children[0])
-            found = self.lookup_global(head, iter_tree) if head in ("range", "enumerate") else None
-            if isinstance(found, Callee) and found.fn is getattr(builtins, head):
-                args = [self.expr(a) for a in _call_args(iter_tree.children[1], self)]
-                if head == "range":
-                    return ("range", self.range_args(args, iter_tree))
-                seq = self.sequence_items(args[0], iter_tree) if len(args) == 1 else None
-                if seq is None:
-                    raise self.unsupported("enumerate over a run-time list", iter_tree, "use range(len(xs))")
-                return ("unroll", [TupleSV((Const(i), item)) for i, item in enumerate(seq)])
-        value = self.expr(iter_tree)
-        items = self.sequence_items(value, iter_tree)
-        if items is not None:
-            return ("unroll", items)
-        if isinstance(value, Value) and isinstance(value.type, ListType):
-            n = self.s.add("prim::len", [value], None, [IntType()], self.where(iter_tree))
-            return ("list", (value, n))
-        if isinstance(value, Value) and isinstance(value.type, TensorType):
-            raise self.unsupported("iterating over a tensor", iter_tree, "loop over range(x.size(0))")
-        raise self.unsupported(f"iterating over {describe_type(type_of(value))}", iter_tree,
-                               "iterate over range(...), a list, a tuple or a ModuleList")
-
-    def sequence_items(self, value: SV, where) -> list | None:
-        """The items of a sequence known at compile time (tuple/list literal, ModuleList)."""
-        if isinstance(value, (TupleSV, ListSV)):
-            return list(value.items)
-        if isinstance(value, ModuleRef) and _is_module_sequence(value.module):
-            return [ModuleRef(m, f"{value.path}{k}.") for k, m in value.module._modules.items()]
-        if isinstance(value, Value) and isinstance(value.type, TupleType):
-            return self.unpack(value, len(value.type.elems), where)
-        return None
-
-    def range_args(self, args: list, where) -> tuple:
-        for a in args:
-            if not isinstance(type_of(a), (IntType, BoolType)):
-                raise self.error(f"range() takes ints, got {describe_type(type_of(a))}", where)
-        if len(args) == 1:
-            return Const(0), args[0], 1
-        if len(args) in (2, 3):
-            step = args[2] if len(args) == 3 else Const(1)
-            if not isinstance(step, Const) or step.value == 0:
-                raise self.unsupported("a range step that is zero or not a constant", where, "use a constant step")
-            return args[0], args[1], step.value
-        raise self.error(f"range() takes 1 to 3 arguments, got {len(args)}", where)
-
-    def unroll(self, target, items: list, body: list, rest: list, stmt) -> str:
-        """A loop over a sequence known at compile time, unrolled: body, body, ..., rest."""
-        for t in _walk(body, stop_at_loops=True):
-            if t.data in ("break_stmt", "continue_stmt"):
-                what = "break" if t.data == "break_stmt" else "continue"
-                raise self.unsupported(f"{what} inside a loop over a ModuleList or tuple", t,
-                                       "such loops are unrolled; use an if around the loop body instead")
-        expanded = []
-        for item in items:
-            expanded.append(_Bind(target, item))
-            expanded.extend(body)
-        return self.stmts(expanded + rest)
-
-    def emit_loop(self, stmt, body: list, cond_tree=None, target=None, source=None):
-        """Emit a prim::loop; returns (returned flag, returned value) when the body can return."""
-        assigned = _assigned_names(body) | (_assigned_names([target]) if target is not None else set())
-        carried = [n for n in self.env if n in assigned and not isinstance(self.env[n], Undefined)
-                   and not n.startswith("$")]
-        can_return = _contains(body, ("return_stmt",))
-        trips, first = self.loop_bounds(stmt, cond_tree, source)
-        types = {n: type_of(self.env[n]) for n in carried}
-        for n in carried:
-            if types[n] is None:
-                raise self.error(f"{n} refers to a module or function and is reassigned in the loop", stmt)
-        names = list(carried)
-        for _attempt in range(4):  # widen the carried types until one more pass changes nothing
-            block, end_env = self.loop_body(body, names, types, cond_tree, target, source, stmt, can_return)
-            changed = False
-            for n in names:
-                got = type_of(end_env[n]) if n in end_env else types[n]
-                widened = join(types[n], got) if got is not None else None
-                if widened is None:
-                    raise self.loop_type_error(n, types[n], got, stmt)
-                changed |= widened != types[n]
-                types[n] = widened
-            if can_return and RET not in names and RET in end_env:
-                names += [RETURNED, RET]
-                types.update({RETURNED: BoolType(), RET: type_of(end_env[RET])})
-                changed = True
-            if not changed:
-                break
-        else:
-            raise self.error("the types of the loop's variables do not settle", stmt)
-        inits = [self.materialize(self.env[n], stmt, types[n]) for n in carried]
-        if RET in names:
-            inits += [self.materialize(Const(False), stmt, BoolType()), self.placeholder(types[RET], stmt)]
-        node = self.s.add("prim::loop", [self.materialize(trips, stmt, IntType()),
-                                         self.materialize(first, stmt, BoolType()), *inits], None,
-                          [types[n] for n in names], self.where(stmt), blocks=[block])
-        outs = [node] if len(names) == 1 else node.outputs
-        saved = {n: self.env[n] for n in (RET, RETURNED) if n in self.env}
-        for n, v in zip(names, outs):
-            v.name = n.lstrip("$")
-            self.env[n] = v
-        for n in assigned - set(carried):
-            if n not in self.env or isinstance(self.env[n], Undefined):
-                self.env[n] = Undefined(f"{n} is assigned inside the loop only; assign it before the loop to use "
-                                        "it after", self.loc(stmt))
-        if RET not in names:
-            return None
-        flag, value = self.env.pop(RETURNED), self.env.pop(RET)
-        self.env.update(saved)
-        return flag, value
-
-    def loop_bounds(self, stmt, cond_tree, source) -> tuple:
-        """(max_trip_count, initial_cond) of a loop."""
-        if source is None:
-            return Const(MAX_TRIP_COUNT), self.to_bool(self.expr(cond_tree), cond_tree)
-        if source[0] == "range":
-            start, stop, step = source[1]
-            return self.trip_count(start, stop, step, stmt), Const(True)
-        return source[1][1], Const(True)
-
-    def loop_body(self, body, names, types, cond_tree, target, source, stmt, can_return):
-        block = Block()
-        counter = block.add_param(IntType(), "i")
-        params = [block.add_param(types[n], n.lstrip("$")) for n in names]
-        saved_env = self.env
-        self.env = dict(saved_env)
-        for n, p in zip(names, params):
-            self.env[n] = p
-        live = names + ([RET, RETURNED] if can_return and RET not in names else [])
-        self.loops.append({"cond": cond_tree, "live": live})
-        try:
-            def run():
-                if target is not None:
-                    self.assign(target, self.loop_item(counter, source, stmt), stmt)
-                return self.stmts(list(body) + [_End()])
-            state = self.in_block(block, run)
-            end_env = self.env if state != Exit.RAISE else dict(self.env, **{COND: Const(False)})
-            block.returns = self.in_block(block, lambda: [
-                self.materialize(end_env.get(COND, Const(True)), stmt, BoolType())] + [
-                self.materialize(end_env[n], stmt, types[n]) if n in end_env and not isinstance(
-                    end_env[n], Undefined) else self.placeholder(types[n], stmt) for n in names])
-        finally:
-            self.loops.pop()
-            self.env = saved_env
-        return block, end_env
-
-    def loop_item(self, counter: Value, source: tuple, stmt) -> SV:
-        if source[0] == "range":
-            start, _, step = source[1]
-            scaled = self.scalar_op("mul", counter, Const(step), stmt) if step != 1 else counter
-            return self.scalar_op("add", start, scaled, stmt) if not (isinstance(start, Const)
-                                                                    and start.value == 0) else scaled
-        lst = source[1][0]
-        return self.s.add("prim::list_index", [lst, counter], None, [lst.type.elem], self.where(stmt))
-
-    def trip_count(self, start: SV, stop: SV, step: int, stmt) -> SV:
-        if step > 0:
-            span = self.scalar_op("sub", stop, start, stmt)
-            n = self.scalar_op("floordiv", self.scalar_op("add", span, Const(step - 1), stmt), Const(step), stmt)
-        else:
-            span = self.scalar_op("sub", start, stop, stmt)
-            n = self.scalar_op("floordiv", self.scalar_op("add", span, Const(-step - 1), stmt), Const(-step), stmt)
-        return self.scalar_op("max", n, Const(0), stmt)
-
-    def loop_type_error(self, name: str, before: IRType, after: IRType, stmt) -> ScriptError:
-        if name == RET:
-            return self.error(f"the loop returns {describe_type(before)} and {describe_type(after)}", stmt)
-        return self.error(f"{_pretty(name)} is {describe_type(before)} before the loop and {describe_type(after)} "
-                          "after an iteration", stmt, f"keep {_pretty(name)} one type in the loop")
+        return self.error(f"{pretty(name)} is {da} on one branch and {db} on the other", stmt,
+                          f"give {pretty(name)} one type on every path (annotate it, e.g. as Optional[Tensor])")
 
     # ---- values ------------------------------------------------------------------------------
     def materialize(self, sv: SV, where, as_type: IRType | None = None) -> Value:
@@ -796,123 +589,6 @@ class FunctionCompiler(ExpressionCompiler):
 
 
 
-# ---- statement markers -----------------------------------------------------------------------
-class _Marker:
-    data = "marker"
-    children: tuple = ()
-
-
-class _End(_Marker):
-    data = "End"
-
-
-class _ReturnValue(_Marker):
-    data = "ReturnValue"
-
-    def __init__(self, value: SV) -> None:
-        self.value = value
-
-
-class _Bind(_Marker):
-    data = "Bind"
-
-    def __init__(self, target, value: SV) -> None:
-        self.target = target
-        self.value = value
-
-
-# ---- syntax helpers --------------------------------------------------------------------------
-def _suite_stmts(suite) -> list:
-    if suite is None:
-        return []
-    return [c for c in suite.children if isinstance(c, Tree)]
-
-
-def _param_list(params) -> list:
-    if params is None:
-        return []
-    out = []
-    for p in params.children:
-        if p is None:
-            continue
-        out.append(p)
-        if p.data == "starparam":
-            out.extend(c for c in p.children[2:] if isinstance(c, Tree))
-    return out
-
-
-def _call_args(arguments, compiler=None) -> list:
-    if arguments is None:
-        return []
-    args = []
-    for a in arguments.children:
-        if isinstance(a, Tree) and a.data in ("kwarg", "starred_arg", "kwargs_arg", "generator") and compiler:
-            what, hint = UNSUPPORTED_EXPRS[a.data]
-            raise compiler.unsupported(what, a, hint)
-        if a is not None:
-            args.append(a)
-    return args
-
-
-def _dotted_name(tree) -> str | None:
-    if isinstance(tree, Tree) and tree.data == "name":
-        return str(tree.children[0])
-    if isinstance(tree, Tree) and tree.data == "getattr":
-        head = _dotted_name(tree.children[0])
-        return None if head is None else f"{head}.{tree.children[1]}"
-    return None
-
-
-def _name_of(target) -> str:
-    return _dotted_name(target) or "the target"
-
-
-def _pretty(name: str) -> str:
-    return {RET: "the returned value", COND: "the loop condition", RETURNED: "the return flag"}.get(name, name)
-
-
-def _walk(stmts, stop_at_loops: bool):
-    for s in stmts:
-        if not isinstance(s, Tree):
-            continue
-        yield s
-        if stop_at_loops and s.data in _LOOP_STMTS:
-            continue
-        if s.data in ("funcdef", "classdef", "lambdef"):
-            continue
-        yield from _walk(s.children, stop_at_loops)
-
-
-def _contains(stmts, kinds: tuple, stop_at_loops: bool = False) -> bool:
-    return any(t.data in kinds for t in _walk(stmts, stop_at_loops))
-
-
-def _may_exit(stmt, in_loop: bool) -> bool:
-    if _contains([stmt], ("return_stmt",)):
-        return True
-    return in_loop and _contains(stmt.children, ("break_stmt", "continue_stmt"), stop_at_loops=True)
-
-
-def _assigned_names(stmts) -> set:
-    names = set()
-    for t in _walk(stmts, stop_at_loops=False):
-        if t.data in ("assign", "annassign", "augassign"):
-            targets = t.children[:-1] if t.data == "assign" else t.children[:1]
-            for target in targets:
-                names |= _target_names(target)
-        elif t.data == "for_stmt":
-            names |= _target_names(t.children[0])
-    return names
-
-
-def _target_names(target) -> set:
-    if isinstance(target, Tree) and target.data == "name":
-        return {str(target.children[0])}
-    if isinstance(target, Tree) and target.data in ("tuple", "list"):
-        return set().union(*(_target_names(c) for c in target.children))
-    return set()
-
-
 def _all_same(values: list) -> bool:
     first = values[0]
     return all(v is first or (isinstance(v, Const) and isinstance(first, Const) and type(v.value) is type(
@@ -933,14 +609,6 @@ def _needs_output(before: dict, name: str, values: list) -> bool:
             values[0], (Const, ModuleRef, Callee))):
         return False
     return True
-
-
-def _tensor_like(declared: IRType, got: IRType) -> bool:
-    return isinstance(declared, TensorType) and isinstance(got, TensorType)
-
-
-def _is_module_sequence(module) -> bool:
-    return type(module).__name__ in ("ModuleList", "Sequential")
 
 
 def _closure_vars(fn) -> dict:

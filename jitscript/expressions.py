@@ -14,7 +14,19 @@ from lark import Token, Tree
 from . import lowering
 from .diagnostics import ScriptError
 from .ir import Value
-from .script_values import SV, Callee, Const, ListSV, ModuleRef, TupleSV, Undefined, const_type, describe_type, type_of
+from .script_values import (
+    SV,
+    Callee,
+    Const,
+    ListSV,
+    ModuleRef,
+    TupleSV,
+    Undefined,
+    const_type,
+    describe_type,
+    is_module_sequence,
+    type_of,
+)
 from .types import BoolType, FloatType, IntType, ListType, NoneType, OptionalType, StrType, TensorType, TupleType
 
 _SCALAR_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "floordiv", "%": "mod", "**": "pow",
@@ -33,7 +45,7 @@ class ExpressionCompiler:
     def expr(self, tree) -> SV:
         if isinstance(tree, Token):
             raise self.unsupported(f"the token {tree!s}", tree)
-        from .compiler import UNSUPPORTED_EXPRS
+        from .script_syntax import UNSUPPORTED_EXPRS
 
         if tree.data in UNSUPPORTED_EXPRS:
             what, hint = UNSUPPORTED_EXPRS[tree.data]
@@ -112,8 +124,8 @@ class ExpressionCompiler:
         from eager.dtypes import DType
         from eager.tensor import Tensor
 
-        if const_type(obj) is not None or isinstance(obj, (DType, pytypes.ModuleType)):
-            return Const(obj)
+        if const_type(obj) is not None or isinstance(obj, (DType, pytypes.ModuleType, dict)):
+            return Const(obj)  # a dict is a compile-time table: only indexed by constants
         if isinstance(obj, tuple) and all(const_type(v) is not None for v in obj):
             return TupleSV(tuple(Const(v) for v in obj))
         if isinstance(obj, Tensor):
@@ -141,6 +153,8 @@ class ExpressionCompiler:
             return self.python_value(getattr(base.value, attr), f"{base.value.__name__}.{attr}", tree)
         if isinstance(base, ModuleRef):
             return self.module_attr(base, attr, tree)
+        if isinstance(base, Const) and const_type(getattr(base.value, attr, object())) is not None:
+            return Const(getattr(base.value, attr))  # e.g. x.device.type, dtype.is_floating_point
         if isinstance(base, Value) and isinstance(base.type, TensorType):
             return lowering.tensor_attr(self, base, attr, tree)
         raise self.error(f"{describe_type(type_of(base))} has no attribute {attr!r} in script", tree)
@@ -165,8 +179,8 @@ class ExpressionCompiler:
         cls_attr = getattr(type(module), attr, None)
         if callable(cls_attr):
             return Callee(cls_attr, bound=ref, name=attr)
-        if cls_attr is not None and const_type(cls_attr) is not None:
-            return Const(cls_attr)
+        if hasattr(type(module), attr):
+            return self.python_value(cls_attr, f"self.{attr}", tree)
         raise self.error(f"module {type(module).__name__} has no attribute {attr!r}", tree)
 
     # ---- operators -----------------------------------------------------------------------------
@@ -183,11 +197,23 @@ class ExpressionCompiler:
             return Const(a.value + b.value)
         if isinstance(a, (TupleSV, ListSV)) and type(a) is type(b) and op == "+":
             return type(a)(a.items + b.items)
+        if isinstance(ta, ListType) and isinstance(tb, ListType) and op == "+":
+            return self.list_concat(a, b, where)
         name = _SCALAR_OPS.get(op)
         if name is None or not _is_scalar(ta) or not _is_scalar(tb):
             raise self.error(f"unsupported operand types for {op}: {describe_type(ta)} and {describe_type(tb)}",
                              where)
         return self.scalar_op(name, a, b, where)
+
+    def list_concat(self, a: SV, b: SV, where) -> Value:
+        """Run-time list + list (lists are values in script: a new list)."""
+        from .script_values import join
+
+        out = join(type_of(a), type_of(b))
+        if out is None:
+            raise self.error(f"cannot concatenate {describe_type(type_of(a))} and {describe_type(type_of(b))}", where)
+        values = [self.materialize(v, where, out) for v in (a, b)]
+        return self.s.add("prim::add", values, None, [out], self.where(where))
 
     def scalar_op(self, name: str, a: SV, b: SV | None, where) -> SV:
         """A scalar prim:: op (folded when every operand is a constant)."""
@@ -259,29 +285,27 @@ class ExpressionCompiler:
                 return value
             self.refine(first, is_and)
             return self.short_circuit(Tree(tree.data, others, meta=tree.meta), is_and)
-        from lark.tree import Meta  # noqa: F401 - meta is copied from the parent node
 
         rest = Tree(tree.data, others, meta=tree.meta)
         return self.bool_if(value, rest, is_and, tree)
 
     def bool_if(self, cond: Value, rest_tree, is_and: bool, where) -> SV:
+        """`cond and rest` / `cond or rest` as a prim::if: `rest` runs in one branch only."""
         from .ir import Block
 
         before = dict(self.env)
         blocks = [Block(), Block()]
-        results = []
         for i, block in enumerate(blocks):
             self.env = dict(before)
-            self.refine(rest_tree.children[0] if False else None, True)
-            evaluate = (i == 0) == is_and
-            if evaluate:
-                self.refine(where.children[0], is_and)
-                out = self.in_block(block, lambda: self.materialize(
-                    self.short_circuit(rest_tree, is_and), where, BoolType()))
+            if (i == 0) == is_and:  # `and` evaluates the rest when true, `or` when false
+
+                def rest():
+                    self.refine(where.children[0], is_and)
+                    return self.materialize(self.short_circuit(rest_tree, is_and), where, BoolType())
+                out = self.in_block(block, rest)
             else:
                 out = self.in_block(block, lambda: self.materialize(Const(not is_and), where, BoolType()))
             block.returns = [out]
-            results.append(out)
         self.env = before
         return self.s.add("prim::if", [cond], None, [BoolType()], self.where(where), blocks=blocks)
 
@@ -331,7 +355,7 @@ class ExpressionCompiler:
         if op in ("is", "is not"):
             return self.is_none(op, a, b, tree)
         if op in ("in", "not in"):
-            raise self.unsupported(f"the {op!r} operator", tree, "compare the items one by one")
+            return self.contains(op, a, b, tree)
         ta, tb = type_of(a), type_of(b)
         if isinstance(ta, TensorType) or isinstance(tb, TensorType):
             return lowering.tensor_binary(self, op, a, b, tree)
@@ -340,6 +364,16 @@ class ExpressionCompiler:
         if not (_is_scalar(ta) and _is_scalar(tb)):
             raise self.error(f"cannot compare {describe_type(ta)} with {describe_type(tb)} using {op}", tree)
         return self.scalar_op(_COMPARE[op], a, b, tree)
+
+    def contains(self, op: str, a: SV, b: SV, tree) -> SV:
+        """`a in (c1, c2, ...)` over a tuple or list literal: `a == c1 or a == c2 ...`."""
+        if not isinstance(b, (TupleSV, ListSV)) or not _is_scalar(type_of(a)) and not isinstance(a, Const):
+            raise self.unsupported(f"the {op!r} operator on {describe_type(type_of(b))}", tree,
+                                   "use it with a tuple literal of scalars, or compare the items one by one")
+        found: SV = Const(False)
+        for item in b.items:
+            found = self.scalar_op("or", found, self.compare("==", a, item, tree, tree), tree)
+        return found if op == "in" else self.scalar_op("not", found, None, tree)
 
     def is_none(self, op: str, a: SV, b: SV, tree) -> SV:
         if not (isinstance(b, Const) and b.value is None):
@@ -361,12 +395,22 @@ class ExpressionCompiler:
     # ---- subscripts ----------------------------------------------------------------------------
     def expr_getitem(self, tree) -> SV:
         base_tree, index_tree = tree.children
+        if _is_shape_read(base_tree) and index_tree.data != "slice":  # x.shape[i] needs no rank
+            tensor, index = self.expr(base_tree.children[0]), self.expr(index_tree)
+            if isinstance(type_of(tensor), TensorType) and isinstance(index, Const):
+                return lowering.size(self, tensor, index.value, tree)
         base = self.expr(base_tree)
         t = type_of(base)
+        if isinstance(base, Const) and isinstance(base.value, dict):
+            key = self.expr(index_tree)
+            if not isinstance(key, Const) or key.value not in base.value:
+                raise self.error("a dict from globals can only be indexed by one of its keys, as a constant",
+                                 index_tree)
+            return self.python_value(base.value[key.value], "an item", tree)
         if isinstance(t, TensorType):
             return lowering.tensor_getitem(self, base, index_tree, tree)
         index = self.expr(index_tree) if index_tree.data != "slice" else None
-        if isinstance(base, (TupleSV, ListSV)) or isinstance(base, ModuleRef) and _is_sequence(base.module):
+        if isinstance(base, (TupleSV, ListSV)) or isinstance(base, ModuleRef) and is_module_sequence(base.module):
             items = self.sequence_items(base, tree)
             if isinstance(index, Const) and isinstance(index.value, int) and -len(items) <= index.value < len(items):
                 return items[index.value]
@@ -394,7 +438,7 @@ class ExpressionCompiler:
         func_tree, arguments = tree.children
         callee = self.expr(func_tree)
         args, kwargs = self.call_arguments(arguments)
-        if isinstance(callee, ModuleRef) and _is_sequence(callee.module):
+        if isinstance(callee, ModuleRef) and is_module_sequence(callee.module):
             return self.call_sequential(callee, args, kwargs, tree)
         if isinstance(callee, ModuleRef):
             forward = getattr(type(callee.module), "forward", None)
@@ -413,8 +457,10 @@ class ExpressionCompiler:
             return self.inline(fn, callee.bound, args, kwargs, tree)
         if fn in (getattr(builtins, b) for b in _BUILTINS):
             return self.builtin(fn.__name__, args, kwargs, tree)
-        if lowering.is_eager_function(fn) and lowering.has_lowering(fn):
-            return lowering.eager_function(self, fn, args, kwargs, tree)
+        if lowering.is_eager_function(fn):
+            out = lowering.eager_function(self, fn, args, kwargs, tree)
+            if out is not None:
+                return out
         if getattr(fn, "__module__", None) == "math" and all(isinstance(a, Const) for a in args) and not kwargs:
             return Const(fn(*(a.value for a in args)))  # math on constants folds
         if _has_python_source(fn):
@@ -438,7 +484,7 @@ class ExpressionCompiler:
         args, kwargs = [], {}
         if arguments is None:
             return args, kwargs
-        from .compiler import UNSUPPORTED_EXPRS
+        from .script_syntax import UNSUPPORTED_EXPRS
 
         for a in arguments.children:
             if a is None:
@@ -504,6 +550,10 @@ class ExpressionCompiler:
         raise self.error(f"len() of {describe_type(t)}", tree)
 
 
+def _is_shape_read(tree) -> bool:
+    return isinstance(tree, Tree) and tree.data == "getattr" and str(tree.children[1]) == "shape"
+
+
 def _is_scalar(t) -> bool:
     return isinstance(t, (IntType, FloatType, BoolType))
 
@@ -512,10 +562,6 @@ def _is_module(obj) -> bool:
     from eager.nn import Module
 
     return isinstance(obj, Module)
-
-
-def _is_sequence(module) -> bool:
-    return type(module).__name__ in ("ModuleList", "Sequential")
 
 
 def _has_python_source(fn) -> bool:

@@ -110,6 +110,11 @@ def _parse_cached(fn: Callable) -> tuple:
     return funcdef, source_map
 
 
+def clear_parse_cache() -> None:
+    """Forget parsed functions (after editing source files in a running process; benchmarks)."""
+    _parse_cached.cache_clear()
+
+
 def parse_function(fn: Callable) -> tuple[Tree, SourceMap]:
     """The `funcdef` tree of `fn` (decorators dropped) and its source map."""
     fn = inspect.unwrap(getattr(fn, "__func__", fn))

@@ -13,13 +13,18 @@ from eager.ops.dispatch import apply
 from eager.ops.registry import REGISTRY
 from eager.tensor import Tensor
 
-from .ir import Block, Graph, IRError, Node
+from .ir import Block, Graph, InputAttr, IRError, Node
 from .prims import PRIMS, scalar_tensor
 
 
 def as_tensor(value) -> Tensor:
     """A graph parameter as an eager tensor (NumPy arrays are wrapped without copying)."""
     return value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value))
+
+
+def as_array(value) -> np.ndarray:
+    """A graph parameter's data as a NumPy array on the cpu (for passes that compute with it)."""
+    return as_tensor(value).detach().numpy()
 
 
 class Interpreter:
@@ -53,8 +58,12 @@ class Interpreter:
         values = [env[v] for v in node.inputs]
         op = REGISTRY.get(node.op)
         if op is not None:
-            tensors = [values[i] for i, v in enumerate(node.inputs) if v in node.tensor_inputs()]
-            out = apply(op, tuple(tensors), node.attr_values(values))
+            attrs = node.attrs
+            dynamic = [a.index for a in attrs.values() if type(a) is InputAttr]
+            if dynamic:  # operands are the inputs that do not feed run-time attributes
+                attrs = node.attr_values(values)
+                values = [x for i, x in enumerate(values) if i not in dynamic]
+            out = apply(op, tuple(values), attrs)
             return list(out) if op.num_outputs > 1 else [out]
         handler = _STRUCTURAL.get(node.op)
         if handler is not None:

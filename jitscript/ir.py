@@ -17,6 +17,7 @@ attribute then holds `InputAttr(i)` and the value is the node's input `i` (print
 """
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -230,7 +231,7 @@ def format_attr(value) -> str:
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else {math.inf: "inf", -math.inf: "-inf"}.get(value, "nan")
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return json.dumps(value)
     if isinstance(value, tuple):
         return "(" + ", ".join(format_attr(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     if isinstance(value, list):
@@ -405,7 +406,7 @@ class _Parser:
     def attr(self, cur: Cursor):
         tok = cur.take()
         if tok.kind == "string":
-            return tok.text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+            return json.loads(tok.text)
         if tok.kind == "number":
             return float(tok.text) if any(c in tok.text for c in ".eE") else int(tok.text)
         if tok.kind == "ref":

@@ -18,6 +18,7 @@ from eager.ops.registry import REGISTRY, Spec
 
 from .diagnostics import ScriptError
 from .ir import InputAttr, Value
+from .record_call import record_call, recordable
 from .script_values import SV, Const, ListSV, TupleSV, describe_type, type_of
 from .types import BoolType, FloatType, IntType, NoneType, TensorType, TupleType
 
@@ -28,17 +29,12 @@ _PROMOTING = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne
               "logical_and", "logical_or", "logical_xor", "matmul"}
 _CASTS = {"float": _dt.float32, "double": _dt.float64, "long": _dt.int64, "int": _dt.int32, "bool": _dt.bool_}
 _IDENTITY = ("contiguous", "detach", "clone")
+_PLAIN = ("linear", "softmax", "log_softmax", "matmul")  # wrappers that pass arguments through
 
 
 def is_eager_function(fn) -> bool:
     module = getattr(fn, "__module__", "") or ""
     return module == "eager" or module.startswith("eager.")
-
-
-def has_lowering(fn) -> bool:
-    """Whether a call of eager function `fn` maps to a registry op (others are compiled from
-    their Python source, like user functions: composites such as `dropout`)."""
-    return fn.__name__ in _SPECIAL or fn.__name__ in REGISTRY
 
 
 # ---- entry points -------------------------------------------------------------------------------
@@ -73,16 +69,26 @@ def tensor_method(c, name: str, tensor: Value, args: list, kwargs: dict, where) 
     fn = getattr(Tensor, name, None)
     if fn is None or not callable(fn):
         raise c.error(f"Tensor has no method {name!r}", where)
-    return eager_function(c, fn, [tensor, *args], kwargs, where, name)
+    out = eager_function(c, fn, [tensor, *args], kwargs, where, name)
+    return out if out is not None else c.inline(fn, None, [tensor, *args], kwargs, where)
 
 
-def eager_function(c, fn, args: list, kwargs: dict, where, name: str | None = None) -> SV:
+def eager_function(c, fn, args: list, kwargs: dict, where, name: str | None = None) -> SV | None:
+    """A call of an eager function as registry ops, or None when it is a composite to compile
+    from its source. In order: a rule of `_SPECIAL` (exact for any shapes); recording one eager
+    run when every tensor argument has a static shape (exact, see record_call.py); binding the
+    registry op's own arguments, for ops whose wrapper passes arguments through unchanged."""
     name = name or fn.__name__
     if name in _SPECIAL:
         return _SPECIAL[name](c, args[0], args[1:], kwargs, where)
+    if recordable(args, kwargs):
+        return record_call(c, fn, args, kwargs, where)
     op = REGISTRY.get(name)
     if op is None:
-        raise c.unsupported(f"eager.{name}", where, "it has no registry op; use the ops it is built from")
+        return None
+    if not (op.elementwise or name in _PLAIN):
+        raise c.error(f"{name}() needs the shapes of its tensor arguments at compile time", where,
+                      "pass example_inputs to jitscript.script")
     try:
         bound = inspect.signature(fn).bind(*args, **kwargs)
     except TypeError as exc:
@@ -134,6 +140,10 @@ def tensor_attr(c, tensor: Value, attr: str, where) -> SV:
         if tensor.type.dtype is None:
             raise c.error("the dtype of this tensor is not known at compile time", where)
         return Const(tensor.type.dtype)
+    if attr == "device":  # creation ops in script make tensors on the default device
+        from eager.backend import device
+
+        return Const(device("cpu"))
     if attr == "T":
         return permute_dims(c, tensor, tuple(reversed(range(_need_rank(c, tensor, where, "x.T")))), where)
     if attr == "mT":
@@ -182,11 +192,49 @@ def tensor_getitem(c, tensor: Value, index_tree, where) -> SV:
     if not runtime:
         return emit(c, "getitem", [tensor], {"items": tuple((i[0], *(_const(p) for p in i[1:])) for i in items)},
                     where)
+    if "index" in REGISTRY and all(i[0] == "select" or not any(isinstance(p, Value) for p in i[1:]) for i in items):
+        return _runtime_select(c, tensor, items, where)
     parts = []
     for item in items:
         elems = [Const(item[0]), *item[1:]]
         parts.append(TupleSV(tuple(Const(None) if e is None else e for e in elems)))
-    return emit(c, "getitem", [tensor], {"items": TupleSV(tuple(parts))}, where)
+    out = emit(c, "getitem", [tensor], {"items": TupleSV(tuple(parts))}, where)
+    out.type = _runtime_index_type(tensor.type, items)
+    return out
+
+
+def _runtime_select(c, tensor: Value, items: list, where) -> Value:
+    """x[:, t] with a run-time int t: the `index` op with t as a 0-d int64 index tensor (a 0-d
+    index drops its dim, as an int does), so the attributes stay constants."""
+    static_items, index_tensors = [], []
+    for item in items:
+        if item[0] == "select" and isinstance(item[1], Value):
+            static_items.append(("tensor",))
+            index_tensors.append(scalar_tensor(c, item[1], _dt.int64, where))
+        else:
+            static_items.append((item[0], *(_const(p) for p in item[1:])))
+    out = emit(c, "index", [tensor, *index_tensors], {"items": tuple(static_items)}, where)
+    out.type = _runtime_index_type(tensor.type, items)
+    return out
+
+
+def _runtime_index_type(t: TensorType, items: list) -> TensorType:
+    """The type of x[key] with run-time ints in the key: a select drops its dim whatever the
+    index, a slice with run-time bounds keeps its dim with an unknown size."""
+    if t.shape is None:
+        return TensorType(t.dtype, None)
+    shape, dim = [], 0
+    for item in items:
+        if item[0] == "newaxis":
+            shape.append(1)
+            continue
+        if item[0] == "slice":
+            size = t.shape[dim]
+            static = all(not isinstance(p, Value) for p in item[1:])
+            shape.append(len(range(*slice(*(_const(p) for p in item[1:])).indices(size)))
+                         if static and isinstance(size, int) else "?")
+        dim += 1
+    return TensorType(t.dtype, tuple(shape) + tuple(t.shape[dim:]))
 
 
 # ---- emission -----------------------------------------------------------------------------------
@@ -202,7 +250,10 @@ def emit(c, name: str, operands: list, attrs: dict, where) -> SV:
             static = False
         else:
             final_attrs[key] = _const(value)
-    out_type = infer(c, op, inputs, final_attrs if static else None, where)
+    if static:
+        out_type = infer(c, op, inputs, final_attrs, where)
+    else:
+        out_type = infer(c, op, inputs[:len(operands)], _probe_attrs(attrs, final_attrs), where, strict=False)
     outs = out_type if isinstance(out_type, tuple) else (out_type,)
     node = c.s.add(name, inputs, final_attrs, list(outs), c.where(where))
     if op.num_outputs > 1:
@@ -210,32 +261,52 @@ def emit(c, name: str, operands: list, attrs: dict, where) -> SV:
     return node
 
 
-def infer(c, op, inputs: list, attrs: dict | None, where):
-    """The output type(s) from the op's `infer` rule; unknown shapes give unknown-rank tensors."""
+def infer(c, op, inputs: list, attrs: dict, where, strict: bool = True):
+    """The output type(s) from the op's `infer` rule over the operands `inputs`; unknown shapes
+    give unknown-rank tensors. A shape error is a compile-time error when `strict`."""
     tensors = [v.type for v in inputs if isinstance(v.type, TensorType)]
-    known = attrs is not None and all(t.shape is not None and t.dtype is not None for t in tensors)
-    specs = [Spec(v.type.dtype, v.type.shape) if isinstance(v.type, TensorType) else None
-             for v in inputs[:len(inputs)]]
+    known = all(t.shape is not None and t.dtype is not None for t in tensors)
+    specs = [Spec(v.type.dtype, v.type.shape) if isinstance(v.type, TensorType) else None for v in inputs]
     if known:
         try:
-            return _to_types(op.infer(*_operand_specs(op, specs, inputs, attrs), **attrs))
+            return _to_types(op.infer(*specs, **attrs))
         except OpError as exc:
+            if not strict:
+                return _unknown(op, specs, attrs)
             raise ScriptError(f"{exc.op}: {str(exc).split(': ', 1)[-1].rsplit(' (at ', 1)[0]}", c.loc(where),
                               "check the shapes of the operands") from None
         except (TypeError, ValueError, IndexError, KeyError):
             pass
-    dtype = _probe_dtype(op, specs, inputs, attrs)
+    return _unknown(op, specs, attrs)
+
+
+def _unknown(op, specs, attrs):
+    dtype = _probe_dtype(op, specs, attrs)
     if op.num_outputs > 1:
         return tuple(TensorType(dtype, None) for _ in range(op.num_outputs))
     return TensorType(dtype, None)
 
 
-def _operand_specs(op, specs, inputs, attrs):
-    taken = {a.index for a in (attrs or {}).values() if isinstance(a, InputAttr)}
-    return [s for i, s in enumerate(specs) if i not in taken]
+def _probe_attrs(attrs: dict, final: dict) -> dict:
+    """Attributes for the shape rule when some are run-time ints: each such int becomes the
+    symbol of the dim it was read from (`N` for `x.size(0)` of a batch-`N` tensor) or "?"."""
+    return {k: _probe(v) if isinstance(final[k], InputAttr) else final[k] for k, v in attrs.items()}
 
 
-def _probe_dtype(op, specs, inputs, attrs):
+def _probe(v):
+    if isinstance(v, (TupleSV, ListSV)):
+        return tuple(_probe(i) for i in v.items)
+    if isinstance(v, Const):
+        return v.value
+    node = getattr(v, "node", None)
+    if node is not None and node.op == "prim::size" and node.inputs[1].node is not None:
+        shape, dim = node.inputs[0].type.shape, node.inputs[1].node.attrs.get("value")
+        if shape is not None and isinstance(dim, int) and -len(shape) <= dim < len(shape):
+            return shape[dim]
+    return "?"
+
+
+def _probe_dtype(op, specs, attrs):
     """The output dtype, found by running the rule on rank-0 shapes (or the first operand's)."""
     dtypes = [s.dtype for s in specs if s is not None]
     if any(d is None for d in dtypes):
@@ -517,6 +588,50 @@ def chunk(c, x, args, kwargs, where):
                               where) for s in range(0, total, step)))
 
 
+def _filled(fill):
+    """zeros / ones / full(size, value): a 0-d tensor expanded to the (possibly run-time) shape."""
+    def rule(c, first, args, kwargs, where):
+        if fill is None:
+            sizes, value = [first], args[0] if args else kwargs.pop("fill_value")
+        else:
+            sizes, value = [first, *args], Const(fill)
+        return _filled_tensor(c, _int_list(c, sizes, where, "a size"), value, kwargs, where)
+
+    return rule
+
+
+def _filled_like(fill):
+    """zeros_like / ones_like / full_like(x, value): needs x's rank."""
+    def rule(c, x, args, kwargs, where):
+        value = Const(fill) if fill is not None else (args[0] if args else kwargs.pop("fill_value"))
+        kwargs.setdefault("dtype", Const(_dtype(x)))
+        return _filled_tensor(c, tensor_attr(c, x, "shape", where), value, kwargs, where)
+
+    return rule
+
+
+def _filled_tensor(c, shape: TupleSV, value: SV, kwargs: dict, where):
+    dtype = _const(kwargs.pop("dtype", Const(None)))
+    kwargs.pop("device", None)
+    kwargs.pop("requires_grad", None)
+    if kwargs:
+        raise c.error(f"unexpected arguments {sorted(kwargs)}", where)
+    dtype = _dt.to_dtype(dtype) if dtype is not None else _dt.promote([_dt.bool_], [_sample(value)])
+    if isinstance(value, Const) and isinstance(value.value, (int, bool)) and dtype.is_floating_point:
+        value = Const(float(value.value))
+    return emit(c, "expand", [scalar_tensor(c, value, dtype, where)], {"shape": shape}, where)
+
+
+def dropout(c, x, args, kwargs, where):
+    """F.dropout: the identity when not training; random masks have no script form."""
+    names = ("p", "training", "inplace")
+    values = dict(zip(names, args), **kwargs)
+    p, training = _const(values.get("p", Const(0.5))), _const(values.get("training", Const(True)))
+    if training is False or p == 0.0:
+        return x
+    raise c.unsupported("dropout in training mode", where, "script the model in eval() mode")
+
+
 def cast_rule(c, x, args, kwargs, where):
     dtype = _const(args[0] if args else kwargs.pop("dtype"))
     return cast(c, x, _dt.to_dtype(dtype), where)
@@ -528,4 +643,6 @@ _SPECIAL = {
     "t": t, "expand": expand, "size": size_method, "to": to, "type": cast_rule, "cast": cast_rule,
     "dim": dim_method, "add": binary_with_alpha("add"), "sub": binary_with_alpha("sub"), "div": div,
     "where": where_rule, "matmul": matmul_rule, "mm": matmul_rule, "bmm": matmul_rule, "chunk": chunk,
+    "dropout": dropout, "zeros": _filled(0.0), "ones": _filled(1.0), "full": _filled(None),
+    "zeros_like": _filled_like(0.0), "ones_like": _filled_like(1.0), "full_like": _filled_like(None),
 }

@@ -23,7 +23,10 @@ class ScriptModule:
         from .tracer import current_tracer
 
         tracer = current_tracer()
-        outs = tracer.inline_graph(self.graph, args) if tracer is not None else Interpreter(self.graph).run(*args)
+        if tracer is not None:
+            outs = tracer.inline_graph(self.graph, args, self.name)
+        else:
+            outs = Interpreter(self.graph).run(*args)
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     forward = __call__

@@ -15,20 +15,22 @@ from .diagnostics import ScriptError
 from .frontend import parse_function
 from .ir import Value
 from .module import ScriptModule
-from .script_values import Const, ModuleRef, TupleSV, type_of
+from .script_values import ModuleRef, TupleSV
 from .types import ListType, OptionalType, TensorType, TupleType
 from .verify import verify
 
 DEFAULT_TENSOR = TensorType(_dt.float32, None)
 
 
-def script(obj, example_inputs: tuple | None = None) -> ScriptModule:
+def script(obj, example_inputs: tuple | None = None, *, dynamic_batch: bool = False) -> ScriptModule:
     """Compile `obj` (an `eager.nn.Module`, or a function; also usable as `@jitscript.script`).
 
     A parameter annotated `Tensor` (or not annotated) is a float32 tensor of unknown shape;
     `example_inputs` fixes the dtype and shape of tensor parameters instead (which lets the
     compiler check shapes and resolve negative dims); parameters after them keep their default
-    values as compile-time constants (e.g. `mask=None` folds away). Raises `ScriptError` for anything
+    values as compile-time constants (e.g. `mask=None` folds away). With `dynamic_batch=True`,
+    dim 0 of every example tensor is the symbol `N`: sizes read from it stay run-time values, so
+    the graph runs at any batch size. Raises `ScriptError` for anything
     outside the script language, before anything runs.
     """
     if inspect.isfunction(obj) or inspect.ismethod(obj):
@@ -37,13 +39,13 @@ def script(obj, example_inputs: tuple | None = None) -> ScriptModule:
         fn, bound, name = type(obj).forward, ModuleRef(obj, ""), type(obj).__name__
     else:
         raise TypeError(f"jitscript.script expects a module or a function, got {type(obj).__name__}")
-    graph = compile_graph(fn, bound, example_inputs)
+    graph = compile_graph(fn, bound, example_inputs, dynamic_batch)
     module = ScriptModule(graph, name=name, source=inspect.getsource(fn))
     module.python_fn = fn  # lets other scripts call a @jitscript.script function inline
     return module
 
 
-def compile_graph(fn: Callable, bound: ModuleRef | None, example_inputs: tuple | None):
+def compile_graph(fn: Callable, bound: ModuleRef | None, example_inputs: tuple | None, dynamic_batch: bool = False):
     """The verified graph of `fn` (with `bound` as its self argument, when a method)."""
     session = Session()
     tree, source_map = parse_function(fn)
@@ -55,7 +57,7 @@ def compile_graph(fn: Callable, bound: ModuleRef | None, example_inputs: tuple |
     if example_inputs is not None and len(example_inputs) < len(params):
         compiler.bind_arguments(params[len(example_inputs):], [], {}, source_map.loc_of(tree))
         params = params[:len(example_inputs)]
-    tensor_types = _example_types(params, example_inputs)
+    tensor_types = _example_types(params, example_inputs, dynamic_batch)
     for (name, declared, _), example in zip(params, tensor_types):
         ptype = example or _with_default_dtype(declared)
         compiler.env[name] = session.graph.block.add_param(ptype, name)
@@ -82,7 +84,7 @@ def _with_default_dtype(t):
     return t
 
 
-def _example_types(params: list, example_inputs: tuple | None) -> list:
+def _example_types(params: list, example_inputs: tuple | None, dynamic_batch: bool) -> list:
     if example_inputs is None:
         return [None] * len(params)
     if len(example_inputs) != len(params):
@@ -90,10 +92,11 @@ def _example_types(params: list, example_inputs: tuple | None) -> list:
     out = []
     for (_name, declared, _), example in zip(params, example_inputs):
         if isinstance(declared, TensorType) and hasattr(example, "shape") and hasattr(example, "dtype"):
-            out.append(TensorType(example.dtype, tuple(example.shape)))
+            shape = tuple(example.shape)
+            out.append(TensorType(example.dtype, ("N",) + shape[1:] if dynamic_batch and shape else shape))
         else:
             out.append(None)
     return out
 
 
-__all__ = ["script", "ScriptError", "Const", "type_of"]
+__all__ = ["compile_graph", "script"]

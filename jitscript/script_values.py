@@ -180,3 +180,8 @@ def assignable(declared: IRType, got: IRType | None) -> bool:
         return isinstance(got, TupleType) and len(got.elems) == len(declared.elems) and all(
             assignable(d, g) for d, g in zip(declared.elems, got.elems))
     return type(declared) is type(got)
+
+
+def is_module_sequence(module) -> bool:
+    """A ModuleList or Sequential: iterated, indexed and called child by child (unrolled)."""
+    return type(module).__name__ in ("ModuleList", "Sequential")

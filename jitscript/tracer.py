@@ -18,7 +18,7 @@ import numpy as np
 
 from eager.autograd.grad_mode import no_grad
 from eager.errors import user_location
-from eager.ops.dispatch import TRACERS
+from eager.ops.dispatch import TRACERS, OpObserver
 from eager.ops.registry import OpDef
 from eager.tensor import Tensor
 
@@ -114,7 +114,7 @@ def _location() -> tuple[str, int]:
     return path, int(line) if line.isdigit() else 0
 
 
-class Tracer:
+class Tracer(OpObserver):
     """Builds a graph from the ops the dispatcher reports while a model runs once."""
 
     def __init__(self, param_names: dict[int, str] | None = None) -> None:
@@ -158,10 +158,8 @@ class Tracer:
         self.bind(tensor, value.output)
 
     def filled(self, tensor: Tensor, fill, size: tuple) -> None:
-        """`tensor` was created as `full(size, fill)`: when a size is traced, record it as
-        `clone(expand(fill, size))` so its shape follows the batch; else it stays a constant."""
-        if not any(isinstance(s, TracedScalar) for s in size):
-            return
+        """`tensor` was created as `full(size, fill)` with a traced size: record it as
+        `clone(expand(fill, size))` so its shape follows the batch."""
         fill_value = self.add("prim::scalar_tensor", [self.constant(fill)], {"dtype": tensor.dtype},
                               [TensorType(tensor.dtype, ())]).output
         shape = self.dynamic_attr(tuple(size))
@@ -309,6 +307,10 @@ def trace(model: Callable, example_inputs, *, dynamic_batch: bool = False, check
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor):
             raise TypeError(f"trace: example input {i} is a {type(x).__name__}; inputs must be tensors")
+    if getattr(model, "training", False):
+        warnings.warn(f"trace: {type(model).__name__} is in training mode, so dropout and batch norm are recorded "
+                      "with their training behaviour; call model.eval() first to trace for inference",
+                      TracerWarning, stacklevel=2)
     graph = _record(model, inputs)
     from .passes.dce import eliminate_dead_code
 

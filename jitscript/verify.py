@@ -9,7 +9,7 @@ from eager.ops.registry import REGISTRY
 
 from .ir import Block, Graph, InputAttr, IRError, Node, Value
 from .prims import PRIMS
-from .types import BoolType, IntType, NoneType, OptionalType, TensorType
+from .types import BoolType, IntType, NoneType, OptionalType, TensorType, TupleType
 
 
 def verify(graph: Graph) -> Graph:
@@ -65,6 +65,9 @@ class _Verifier:
         unknown = set(node.attrs) - set(op.attrs)
         if unknown:
             raise IRError(f"{node.describe()}: unknown attribute(s) {sorted(unknown)}; {node.op} takes {op.attrs}")
+        missing = [a for a in op.attrs if a not in node.attrs]
+        if missing:
+            raise IRError(f"{node.describe()}: missing attribute(s) {missing}; {node.op} takes {op.attrs}")
         for key, value in node.attrs.items():
             if isinstance(value, InputAttr) and not 0 <= value.index < len(node.inputs):
                 raise IRError(f"{node.describe()}: attribute {key}=${value.index} names no input")
@@ -160,6 +163,12 @@ def _check_param(node: Node) -> None:
     _expect(node, node.output, TensorType, "output")
 
 
+def _check_tuple_index(node: Node) -> None:
+    t, index = node.inputs[0].type, node.attrs["index"]
+    if isinstance(t, TupleType) and not -len(t.elems) <= index < len(t.elems):
+        raise IRError(f"{node.describe()}: index {index} is out of range for {t}")
+
+
 def _check_call(node: Node) -> None:
     body = node.blocks[0]
     _check_arity(node, "block params", len(body.params), len(node.inputs))
@@ -167,4 +176,4 @@ def _check_call(node: Node) -> None:
 
 
 _STRUCTURE = {"prim::if": _check_if, "prim::loop": _check_loop, "prim::fused": _check_fused, "prim::call": _check_call,
-              "prim::size": _check_size, "prim::param": _check_param}
+              "prim::size": _check_size, "prim::param": _check_param, "prim::tuple_index": _check_tuple_index}

@@ -13,4 +13,12 @@ cmake --build native_runtime/build -j 2 > /dev/null
 cmake -S native_runtime -B native_runtime/build-asan -DESM_SANITIZE=ON -DESM_BUILD_TOOLS=OFF -DCMAKE_BUILD_TYPE=Debug > /dev/null
 cmake --build native_runtime/build-asan -j 2 > /dev/null
 (cd native_runtime/build-asan && ctest --output-on-failure)
+# arm64: cross-compiled with Debian's gcc-aarch64-linux-gnu, tests run under qemu-user (when
+# installed: apt-get install gcc-aarch64-linux-gnu qemu-user).
+if command -v aarch64-linux-gnu-gcc > /dev/null && command -v qemu-aarch64 > /dev/null; then
+  cmake -S native_runtime -B native_runtime/build-arm64 \
+    -DCMAKE_TOOLCHAIN_FILE="$PWD/native_runtime/cmake/aarch64-linux-gnu.cmake" > /dev/null
+  cmake --build native_runtime/build-arm64 -j 2 > /dev/null
+  (cd native_runtime/build-arm64 && ctest --output-on-failure)
+fi
 python3 -m pytest -n 2 "$@"

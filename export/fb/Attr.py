@@ -138,7 +138,32 @@ class Attr(object):
             return bool(self._tab.Get(flatbuffers.number_types.BoolFlags, o + self._tab.Pos))
         return False
 
-def AttrStart(builder): builder.StartObject(10)
+    # Attr
+    def Items(self, j):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(24))
+        if o != 0:
+            x = self._tab.Vector(o)
+            x += flatbuffers.number_types.UOffsetTFlags.py_type(j) * 4
+            x = self._tab.Indirect(x)
+            from export.fb.Attr import Attr
+            obj = Attr()
+            obj.Init(self._tab.Bytes, x)
+            return obj
+        return None
+
+    # Attr
+    def ItemsLength(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(24))
+        if o != 0:
+            return self._tab.VectorLen(o)
+        return 0
+
+    # Attr
+    def ItemsIsNone(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(24))
+        return o == 0
+
+def AttrStart(builder): builder.StartObject(11)
 def Start(builder):
     return AttrStart(builder)
 def AttrAddName(builder, name): builder.PrependUOffsetTRelativeSlot(0, flatbuffers.number_types.UOffsetTFlags.py_type(name), 0)
@@ -177,6 +202,12 @@ def AddIsList(builder, isList):
 def AttrAddIsBools(builder, isBools): builder.PrependBoolSlot(9, isBools, 0)
 def AddIsBools(builder, isBools):
     return AttrAddIsBools(builder, isBools)
+def AttrAddItems(builder, items): builder.PrependUOffsetTRelativeSlot(10, flatbuffers.number_types.UOffsetTFlags.py_type(items), 0)
+def AddItems(builder, items):
+    return AttrAddItems(builder, items)
+def AttrStartItemsVector(builder, numElems): return builder.StartVector(4, numElems, 4)
+def StartItemsVector(builder, numElems):
+    return AttrStartItemsVector(builder, numElems)
 def AttrEnd(builder): return builder.EndObject()
 def End(builder):
     return AttrEnd(builder)

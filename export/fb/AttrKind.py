@@ -12,3 +12,4 @@ class AttrKind(object):
     FLOATS = 6
     DTYPE = 7
     INPUT = 8
+    ITEMS = 9

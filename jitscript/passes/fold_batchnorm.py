@@ -10,7 +10,7 @@ import numpy as np
 
 from eager.tensor import Tensor
 
-from ..interpreter import as_tensor
+from ..interpreter import as_array, as_tensor
 from ..ir import Graph, Node, Value, replace_uses, uses
 from ..types import TensorType
 from .dce import eliminate_dead_code
@@ -25,7 +25,7 @@ def _param_array(graph: Graph, v: Value) -> np.ndarray | None:
         return None
     if node is None or node.op != "prim::param" or node.attrs["name"] not in graph.params:
         raise LookupError(f"%{v.name} is not a parameter")
-    return as_tensor(graph.params[node.attrs["name"]]).detach().numpy().astype(np.float64)
+    return as_array(graph.params[node.attrs["name"]]).astype(np.float64)
 
 
 def fold_batchnorm(graph: Graph) -> Graph:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from ..ir import Graph, IRError, clone_block
 from ..module import ScriptModule
 from ..verify import verify
-from .constant_fold import fold_constants
+from .constant_fold import fold_constants, fold_static_sizes
 from .cse import eliminate_common_subexpressions
 from .dce import eliminate_dead_code
 from .fold_batchnorm import fold_batchnorm
@@ -19,6 +19,7 @@ DEFAULT_PIPELINE: list[tuple[str, Callable[[Graph], Graph]]] = [
     ("inline", inline_calls),
     ("fold_batchnorm", fold_batchnorm),
     ("constant_fold", fold_constants),
+    ("fold_static_sizes", fold_static_sizes),
     ("simplify", simplify),
     ("cse", eliminate_common_subexpressions),
     ("dce", eliminate_dead_code),

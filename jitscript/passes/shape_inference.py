@@ -98,8 +98,17 @@ def as_attr(value):
 
 def infer_shapes(graph: Graph) -> Graph:
     """Retype every value of `graph` from its inputs' types (in place); returns the graph."""
-    _Inference(graph).block(graph.block, [v.type for v in graph.inputs])
+    static_ints(graph)
     return graph
+
+
+def static_ints(graph: Graph) -> dict[Value, int]:
+    """Retype `graph` (as `infer_shapes`) and return the int values known from the types alone
+    (sizes of static dims and arithmetic on them, e.g. `N * 16 // N`)."""
+    inference = _Inference(graph)
+    inference.block(graph.block, [v.type for v in graph.inputs])
+    return {v: k for v, k in inference.known.items()
+            if isinstance(v.type, IntType) and isinstance(k, int) and not isinstance(k, bool)}
 
 
 class _Inference:

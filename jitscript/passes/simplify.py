@@ -1,15 +1,16 @@
-"""Algebraic simplification: x*1, x+0, x-0, x/1, -(-x), transpose of transpose, reshape chains,
-no-op reshapes/expands/casts. A rewrite applies only where the result's type (dtype and shape)
-is the replaced value's, so broadcasting by the constant is never lost."""
+"""Algebraic simplification of tensor ops and `prim::` scalar arithmetic: x*1, x+0, x-0, x/1,
+x//1, -(-x), transpose of transpose, reshape chains, no-op reshapes/expands/casts. A rewrite
+applies only where the result's type (dtype and shape) is the replaced value's, so broadcasting
+by the constant is never lost."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import numpy as np
 
-from ..interpreter import as_tensor
+from ..interpreter import as_array
 from ..ir import Graph, InputAttr, Node, Value, replace_uses
-from ..types import TensorType
+from ..types import FloatType, IntType, TensorType
 from .dce import eliminate_dead_code
 
 
@@ -19,18 +20,23 @@ def constant_scalar(graph: Graph, v: Value):
     node = v.node
     if node is None:
         return None
+    if node.op == "prim::constant":
+        value = node.attrs["value"]
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
     if node.op == "prim::scalar_tensor" and node.inputs[0].node is not None \
             and node.inputs[0].node.op == "prim::constant":
         value = node.inputs[0].node.attrs["value"]
         return value if isinstance(value, (int, float)) else None
     if node.op == "prim::param" and node.attrs["name"] in graph.params:
-        data = as_tensor(graph.params[node.attrs["name"]]).detach().numpy()
+        data = as_array(graph.params[node.attrs["name"]])
         if data.size and data.size <= 4096 and np.all(data == data.flat[0]):
             return data.flat[0].item()
     return None
 
 
 def _same_type(a: Value, b: Value) -> bool:
+    if isinstance(a.type, (IntType, FloatType)):
+        return a.type == b.type
     return isinstance(a.type, TensorType) and a.type == b.type and a.type.shape is not None \
         and "?" not in a.type.shape
 
@@ -82,11 +88,11 @@ def _no_op_if_same_type(graph: Graph, node: Node) -> Value | None:
     return node.inputs[0] if _same_type(node.inputs[0], node.output) else None
 
 
+_NEUTRAL = {"mul": (1, True), "add": (0, True), "sub": (0, False), "div": (1, False)}
 RULES: dict[str, Callable[[Graph, Node], Value | None]] = {
-    "mul": lambda g, n: _identity_operand(g, n, 1, True),
-    "add": lambda g, n: _identity_operand(g, n, 0, True),
-    "sub": lambda g, n: _identity_operand(g, n, 0, False),
-    "div": lambda g, n: _identity_operand(g, n, 1, False),
+    **{op: lambda g, n, _k=k: _identity_operand(g, n, *_k) for op, k in _NEUTRAL.items()},
+    **{"prim::" + op: lambda g, n, _k=k: _identity_operand(g, n, *_k)
+       for op, k in {**_NEUTRAL, "floordiv": (1, False)}.items()},
     "neg": _neg,
     "permute": _permute,
     "reshape": _reshape,

@@ -127,9 +127,10 @@ typedef struct esm_load_options {
 } esm_load_options;
 
 /* Verifies `size` bytes at `data` as a .esm file and builds a model that reads them in place.
- * `data` is borrowed: it must stay alive and unchanged until esm_model_free, and should be
- * 64-byte aligned (weights are then used zero-copy; a misaligned buffer is refused with
- * ESM_ERR_INVALID_ARGUMENT). On success *out owns the new model; on failure *out is NULL. */
+ * `data` is borrowed: it must stay alive and unchanged until esm_model_free. It must be 8-byte
+ * aligned (ESM_ERR_INVALID_ARGUMENT otherwise) and should be 64-byte aligned, as mmap and
+ * malloc'ed page buffers are: weights are used in place. On success *out owns the new model;
+ * on failure *out is NULL and options->error (if given) says why. */
 esm_status esm_model_load(const void *data, size_t size, const esm_load_options *options,
                           esm_model **out);
 
@@ -210,7 +211,9 @@ esm_status esm_session_prepare(esm_session *session);
 esm_status esm_session_run(esm_session *session);
 
 /* Output `index` of the last run: *info gets its shape and dtype, *data points to its elements
- * inside the session (read-only; valid until the next run, prepare or esm_session_free). */
+ * (read-only; valid until the next run, prepare or esm_session_free). They are in the session's
+ * arena, or - when the output is a constant or a reshape of an input - in the model or in that
+ * input's buffer. */
 esm_status esm_session_output(const esm_session *session, int32_t index, esm_tensor_info *info,
                               const void **data);
 

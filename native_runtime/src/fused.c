@@ -6,7 +6,8 @@
  * short vectors (they stay in cache, in the node's scratch), and writes the tile of each output.
  * 0-d inputs (IR scalars) are passed as they are, so the kernels' weak-scalar dtype rules hold.
  * A group whose outputs differ in shape, or that holds anything but kernels and constants,
- * runs as an ordinary inline block instead (same results, one pass per op). */
+ * runs as an ordinary inline block instead (same results, one pass per op) - which is also how
+ * `prim::call` (a function body the inline pass did not splice) runs. */
 #include <string.h>
 
 #include "prim.h"
@@ -145,6 +146,7 @@ esm_status esm_fused_prepare(esm_session *s, int32_t ni) {
         if ((st = esm_slot_set_tensor(s, n->outputs[i], r->t.dtype, r->t.ndim, r->t.shape)) != ESM_OK) return st;
     }
     s->nodes[ni].ctx.scratch_bytes = 0;
+    if (m->ops[n->op].prim == ESM_PRIM_CALL) return ESM_OK; /* a function body: runs inline */
     st = plan_tiles(s, ni);
     if (st != ESM_OK && s->nodes[ni].fused == NULL) {
         /* a kernel refused tiles: fall back to running the block as it is */

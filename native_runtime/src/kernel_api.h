@@ -29,8 +29,11 @@ typedef struct esm_tensor {
 typedef enum esm_attr_kind {
     ESM_ATTR_NONE = 0, ESM_ATTR_INT, ESM_ATTR_FLOAT, ESM_ATTR_BOOL, ESM_ATTR_STRING,
     ESM_ATTR_INTS, ESM_ATTR_FLOATS, ESM_ATTR_DTYPE,
-    ESM_ATTR_INPUT /* in the file only: the value is node input `i`. The core resolves it before
-                    * prepare (kernels see INT/FLOAT/BOOL/INTS/FLOATS and only the other inputs) */
+    ESM_ATTR_INPUT, /* in the file only: the value is node input `i`. The core resolves it before
+                     * prepare (kernels see INT/FLOAT/BOOL/INTS/FLOATS and only the other inputs) */
+    ESM_ATTR_ITEMS  /* in the file only: a nested tuple. The loader flattens it into INTS: ints and
+                     * bools as they are, None as INT64_MIN, and an index term ("slice", 0, 16,
+                     * None) as 4 ints [kind (select 0, slice 1, newaxis 2, tensor 3), a, b, c] */
 } esm_attr_kind;
 
 typedef struct esm_attr {

@@ -19,7 +19,7 @@ enum { M_MAJOR, M_MINOR, M_PRODUCER, M_MODE, M_SOURCE, M_HASH, M_CREATED, M_META
        M_GRAPH, M_CONSTANTS, M_WEIGHTS, M_PLAN, M_INPUTS, M_OUTPUTS };
 enum { VT_KIND, VT_DTYPE, VT_RANK, VT_SHAPE, VT_DIM_NAMES, VT_ELEMENTS };
 enum { V_NAME, V_TYPE };
-enum { A_NAME, A_KIND, A_I, A_F, A_S, A_INTS, A_FLOATS, A_DTYPE };
+enum { A_NAME, A_KIND, A_I, A_F, A_S, A_INTS, A_FLOATS, A_DTYPE, A_IS_LIST, A_IS_BOOLS, A_ITEMS };
 enum { N_OP, N_INPUTS, N_OUTPUTS, N_ATTRS, N_BLOCKS, N_LOC };
 enum { B_PARAMS, B_NODES, B_RETURNS };
 enum { G_VALUES, G_BLOCK };
@@ -145,6 +145,64 @@ static int load_values(loader *L, const fb_table *graph) {
     return 1;
 }
 
+#define MAX_ITEM_INTS 1024
+
+/* getitem's index terms by name (kernels/index.c numbers them the same way). */
+static int term_code(const char *s) {
+    static const char *const TERMS[] = {"select", "slice", "newaxis", "tensor"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, TERMS[i]) == 0) return i;
+    return -1;
+}
+
+/* Whether the first item of ITEMS attr `t` is a string (then the tuple is an index term). */
+static int starts_with_string(loader *L, const fb_table *t) {
+    fb_vec items;
+    fb_table first;
+    fb_vector(&L->b, t, A_ITEMS, 4, &items);
+    return items.len > 0 && fb_vec_table(&L->b, &items, 0, &first) && fb_u8(&L->b, &first, A_KIND, 0) == ESM_ATTR_STRING;
+}
+
+/* Append the flattened items of ITEMS attr `t` to out[*n] (see ESM_ATTR_ITEMS). */
+static int flatten_items(loader *L, const fb_table *t, int depth, int64_t *out, int32_t *n) {
+    fb_vec items;
+    fb_vector(&L->b, t, A_ITEMS, 4, &items);
+    if (!fb_ok(L)) return 0;
+    if (depth > 3) return fail(L, ESM_ERR_UNSUPPORTED, "a tuple attribute is nested too deeply");
+    for (uint32_t k = 0; k < items.len; k++) {
+        fb_table it;
+        if (!fb_vec_table(&L->b, &items, k, &it)) return fb_ok(L);
+        int kind = fb_u8(&L->b, &it, A_KIND, 0), start = *n;
+        const char *s = NULL;
+        fb_vec ints;
+        fb_vector(&L->b, &it, A_INTS, 8, &ints);
+        if (!fb_ok(L)) return 0;
+        if (*n + (int32_t)(kind == ESM_ATTR_INTS ? ints.len : 1) > MAX_ITEM_INTS) return fail(L, ESM_ERR_UNSUPPORTED, "a tuple attribute is too long");
+        switch (kind) {
+        case ESM_ATTR_INT: case ESM_ATTR_BOOL: out[(*n)++] = fb_i64(&L->b, &it, A_I, 0); break;
+        case ESM_ATTR_NONE: out[(*n)++] = INT64_MIN; break;
+        case ESM_ATTR_INTS:
+            for (uint32_t i = 0; i < ints.len; i++) out[(*n)++] = fb_vec_i64(&L->b, &ints, i);
+            break;
+        case ESM_ATTR_STRING:
+            fb_string(&L->b, &it, A_S, &s, NULL);
+            if (!s || term_code(s) < 0) return fail(L, ESM_ERR_UNSUPPORTED, "a tuple attribute holds the string '%s'", s ? s : "");
+            out[(*n)++] = term_code(s);
+            break;
+        case ESM_ATTR_ITEMS:
+            if (!flatten_items(L, &it, depth + 1, out, n)) return 0;
+            if (starts_with_string(L, &it)) { /* an index term ("select", 0): padded to 4 ints */
+                if (*n - start > 4) return fail(L, ESM_ERR_INVALID_MODEL, "an index term has more than 4 entries");
+                while (*n - start < 4) out[(*n)++] = INT64_MIN;
+            }
+            break;
+        default: return fail(L, ESM_ERR_UNSUPPORTED, "a tuple attribute holds an item of kind %d", kind);
+        }
+        if (!fb_ok(L)) return 0;
+    }
+    return 1;
+}
+
 static int read_attr(loader *L, const fb_table *t, esm_attr *a) {
     uint32_t len = 0;
     fb_string(&L->b, t, A_NAME, &a->name, NULL);
@@ -183,6 +241,16 @@ static int read_attr(loader *L, const fb_table *t, esm_attr *a) {
         a->count = (int32_t)v.len;
         break;
     }
+    case ESM_ATTR_ITEMS: {
+        int64_t *flat = esm_pool_alloc(&L->m->pool, MAX_ITEM_INTS, sizeof(int64_t));
+        int32_t n = 0;
+        if (!flat) return fail(L, ESM_ERR_OUT_OF_MEMORY, "out of memory reading attribute %s", a->name);
+        if (!flatten_items(L, t, 0, flat, &n)) return 0;
+        a->kind = ESM_ATTR_INTS;
+        a->ints = flat;
+        a->count = n;
+        break;
+    }
     default:
         return fail(L, ESM_ERR_INVALID_MODEL, "attribute %s has an unknown kind %lld", a->name, (long long)(a->kind));
     }
@@ -213,6 +281,16 @@ static int count_block(loader *L, const fb_table *block, int depth) {
             if (!count_block(L, &bt, depth + 1)) return 0;
         }
     }
+    return 1;
+}
+
+/* Kernel attributes are sizes, axes, strides, paddings: the format bounds their ints to
+ * +-2^32 (INT64_MIN stands for None), so kernels' size arithmetic cannot overflow on them. */
+static int kernel_ints_in_range(const esm_attr *a) {
+    const int64_t limit = (int64_t)1 << 32;
+    if (a->kind == ESM_ATTR_INT) return a->i >= -limit && a->i <= limit;
+    for (int32_t i = 0; a->kind == ESM_ATTR_INTS && i < a->count; i++)
+        if (a->ints[i] != INT64_MIN && (a->ints[i] < -limit || a->ints[i] > limit)) return 0;
     return 1;
 }
 
@@ -257,6 +335,9 @@ static int fill_node(loader *L, const fb_table *nt, int32_t index) {
         if (!read_attr(L, &at, &a[i])) return 0;
         if (a[i].kind == ESM_ATTR_INPUT && (a[i].i < 0 || a[i].i >= n->num_inputs))
             return fail(L, ESM_ERR_INVALID_MODEL, "node %lld: attribute %s names input %lld, out of range", (long long)index, a[i].name, (long long)a[i].i);
+        if (m->ops[n->op].kernel && !kernel_ints_in_range(&a[i]))
+            return fail(L, ESM_ERR_INVALID_MODEL, "node %lld (%s): attribute %s holds an int beyond +-2^32", (long long)index,
+                        m->ops[n->op].name, a[i].name);
     }
     n->attrs = a;
     n->num_attrs = (int32_t)attrs.len;
@@ -488,10 +569,10 @@ static int check_arity(loader *L, const esm_node_def *n, int32_t index) {
     const esm_model *m = L->m;
     int32_t prim = m->ops[n->op].prim;
     const char *op = m->ops[n->op].name;
-    int want_blocks = prim == ESM_PRIM_IF ? 2 : (prim == ESM_PRIM_LOOP || prim == ESM_PRIM_FUSED) ? 1 : 0;
+    int want_blocks = prim == ESM_PRIM_IF ? 2 : (prim == ESM_PRIM_LOOP || prim == ESM_PRIM_FUSED || prim == ESM_PRIM_CALL) ? 1 : 0;
     if (n->num_blocks != want_blocks) return fail(L, ESM_ERR_INVALID_MODEL, "node %lld (%s) has the wrong number of blocks", (long long)(index), op);
     for (int32_t i = 0; i < n->num_inputs; i++)
-        if (n->inputs[i] < 0 && (prim == ESM_PRIM_IF || prim == ESM_PRIM_LOOP || prim == ESM_PRIM_FUSED))
+        if (n->inputs[i] < 0 && (prim == ESM_PRIM_IF || prim == ESM_PRIM_LOOP || prim == ESM_PRIM_FUSED || prim == ESM_PRIM_CALL))
             return fail(L, ESM_ERR_INVALID_MODEL, "node %lld (%s) has an omitted input", (long long)(index), op);
     if (n->num_outputs > 4096 || n->num_inputs > 65536) return fail(L, ESM_ERR_INVALID_MODEL, "node %lld (%s) has too many inputs or outputs", (long long)(index), op);
     if (prim == ESM_PRIM_IF) {
@@ -506,7 +587,7 @@ static int check_arity(loader *L, const esm_node_def *n, int32_t index) {
         int32_t carried = n->num_inputs - 2;
         if (carried < 0 || n->num_outputs != carried || body->num_params != carried + 1 || body->num_returns != carried + 1)
             return fail(L, ESM_ERR_INVALID_MODEL, "node %lld (%s): inputs (trip count, condition, carried...), body params (iter, carried...) and returns (cond, carried...) do not match", (long long)(index), op);
-    } else if (prim == ESM_PRIM_FUSED) {
+    } else if (prim == ESM_PRIM_FUSED || prim == ESM_PRIM_CALL) {
         const esm_block_def *body = &m->blocks[n->blocks[0]];
         if (body->num_params != n->num_inputs || body->num_returns != n->num_outputs)
             return fail(L, ESM_ERR_INVALID_MODEL, "node %lld (%s): the sub-graph's params/returns do not match the node", (long long)(index), op);

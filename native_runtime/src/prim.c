@@ -14,7 +14,7 @@ static const char *const PRIM_NAMES[ESM_PRIM_COUNT] = {
     "prim::param", "prim::constant", "prim::if", "prim::loop", "prim::fused", "prim::raise",
     "prim::size", "prim::list_construct", "prim::list_unpack", "prim::list_index",
     "prim::len", "prim::tuple_construct", "prim::tuple_index", "prim::tuple_unpack",
-    "prim::scalar_tensor", "prim::unwrap_optional",
+    "prim::scalar_tensor", "prim::unwrap_optional", "prim::call",
     "prim::add", "prim::sub", "prim::mul", "prim::div", "prim::floordiv", "prim::mod",
     "prim::pow", "prim::neg", "prim::eq", "prim::ne", "prim::lt", "prim::le", "prim::gt",
     "prim::ge", "prim::and", "prim::or", "prim::not", "prim::min", "prim::max", "prim::abs",
@@ -66,6 +66,11 @@ static void store_scalar(esm_slot *slot, int64_t i, double f) {
 }
 
 static int is_float(const esm_slot *slot) { return slot->t.dtype == ESM_FLOAT32 || slot->t.dtype == ESM_FLOAT64; }
+
+/* A list of scalars as the core stores it: a 1-d int64 or float64 tensor. */
+static int is_scalar_list(const esm_slot *slot) {
+    return slot->kind == SLOT_TENSOR && slot->t.ndim == 1 && (slot->t.dtype == ESM_INT64 || slot->t.dtype == ESM_FLOAT64);
+}
 
 static const esm_attr *find_attr(const esm_node_def *n, const char *name) {
     for (int32_t i = 0; i < n->num_attrs; i++)
@@ -247,7 +252,7 @@ static esm_status prepare_constant(esm_session *s, int32_t ni) {
     case ESM_ATTR_FLOATS:
         if ((st = make_tensor(s, v, ESM_FLOAT64, 1, &len, 1)) == ESM_OK && len) memcpy(slot->t.data, a->floats, (size_t)len * 8);
         break;
-    case ESM_ATTR_INPUT: return prim_fail(s, ni, ESM_ERR_INVALID_MODEL, "a constant cannot be a run-time attribute");
+    case ESM_ATTR_INPUT: case ESM_ATTR_ITEMS: return prim_fail(s, ni, ESM_ERR_UNSUPPORTED, "a constant that is a run-time attribute or a nested tuple");
     }
     return st;
 }
@@ -317,6 +322,7 @@ static esm_status prepare_scalar_tensor(esm_session *s, int32_t ni) {
     if (n->num_inputs != 1 || n->num_outputs != 1 || n->inputs[0] < 0 || s->slots[n->inputs[0]].kind != SLOT_TENSOR)
         return prim_fail(s, ni, ESM_ERR_INVALID_MODEL, "needs one scalar input and one output");
     const esm_slot *in = &s->slots[n->inputs[0]];
+    if (esm_numel(&in->t) != 1) return prim_fail(s, ni, ESM_ERR_INVALID_MODEL, "the input is not a scalar");
     esm_dtype dtype = a && a->kind == ESM_ATTR_DTYPE ? (esm_dtype)a->i : is_float(in) ? ESM_FLOAT32 : in->t.dtype;
     esm_status st = make_tensor(s, n->outputs[0], dtype, 0, NULL, in->known);
     s->slots[n->outputs[0]].scalar = ESM_T_TENSOR;
@@ -342,7 +348,7 @@ static esm_status prepare_index(esm_session *s, int32_t ni, int32_t prim) {
         return ESM_OK;
     }
     if (prim == ESM_PRIM_TUPLE_UNPACK || prim == ESM_PRIM_LIST_UNPACK) {
-        if (seq->kind == SLOT_TENSOR && seq->t.ndim == 1 && seq->t.shape[0] == n->num_outputs) {
+        if (is_scalar_list(seq) && seq->t.shape[0] == n->num_outputs) {
             for (int32_t i = 0; i < n->num_outputs; i++) {
                 esm_status st = make_scalar(s, n->outputs[i], is_float(seq) ? ESM_T_FLOAT : ESM_T_INT, seq->known);
                 if (st != ESM_OK) return st;
@@ -357,11 +363,11 @@ static esm_status prepare_index(esm_session *s, int32_t ni, int32_t prim) {
     int64_t index;
     if (!int_operand(s, n, "index", 1, &index)) {
         /* runtime index into a list of scalars: computed by run */
-        if (seq->kind == SLOT_TENSOR && seq->t.ndim == 1)
-            return make_scalar(s, n->outputs[0], is_float(seq) ? ESM_T_FLOAT : ESM_T_INT, 0);
+        if (is_scalar_list(seq)) return make_scalar(s, n->outputs[0], is_float(seq) ? ESM_T_FLOAT : ESM_T_INT, 0);
         return prim_fail(s, ni, ESM_ERR_UNSUPPORTED, "indexing a list of tensors with an index computed at run time");
     }
-    int64_t len = seq->kind == SLOT_SEQ ? seq->num_items : seq->t.ndim == 1 ? seq->t.shape[0] : 0;
+    if (seq->kind != SLOT_SEQ && !is_scalar_list(seq)) return prim_fail(s, ni, ESM_ERR_INVALID_MODEL, "indexes something that is not a list or tuple");
+    int64_t len = seq->kind == SLOT_SEQ ? seq->num_items : seq->t.shape[0];
     if (index < 0) index += len;
     if (index < 0 || index >= len) return prim_fail(s, ni, ESM_ERR_RUNTIME, "list index out of range");
     int32_t out = n->outputs[0];

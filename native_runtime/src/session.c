@@ -192,6 +192,25 @@ static esm_status resolve_attrs(esm_session *s, int32_t ni, uint8_t *taken) {
     return ESM_OK;
 }
 
+/* Ops whose output is their input's bytes under another shape: the output shows the input's
+ * storage (the kernel's eval then copies nothing), and the planner keeps the input alive as long
+ * as the view is used. */
+static void share_view_storage(esm_session *s, int32_t ni) {
+    static const char *const VIEWS[] = {"reshape", "squeeze", "unsqueeze", "flatten"};
+    const esm_node_def *n = &s->model->nodes[ni];
+    const char *op = s->model->ops[n->op].name;
+    int is_view = 0;
+    for (size_t i = 0; i < sizeof VIEWS / sizeof VIEWS[0]; i++) is_view |= strcmp(op, VIEWS[i]) == 0;
+    if (!is_view || n->num_outputs != 1 || n->num_inputs < 1 || n->inputs[0] < 0) return;
+    esm_slot *out = &s->slots[n->outputs[0]];
+    const esm_slot *in = &s->slots[n->inputs[0]];
+    if (in->kind != SLOT_TENSOR || in->t.dtype != out->t.dtype || in->bytes != out->bytes) return;
+    out->alias = n->inputs[0];
+    out->needs_arena = 0;
+    out->known = in->known;
+    out->t.data = in->t.data;
+}
+
 static esm_status prepare_kernel(esm_session *s, int32_t ni) {
     const esm_node_def *n = &s->model->nodes[ni];
     esm_node_rt *rt = &s->nodes[ni];
@@ -248,6 +267,7 @@ static esm_status prepare_kernel(esm_session *s, int32_t ni) {
         esm_type_kind k = s->model->values[n->outputs[i]].kind;
         s->slots[n->outputs[i]].scalar = (uint8_t)(k == ESM_T_INT || k == ESM_T_FLOAT || k == ESM_T_BOOL ? k : ESM_T_TENSOR);
     }
+    share_view_storage(s, ni);
     return ESM_OK;
 }
 
@@ -255,7 +275,8 @@ static esm_status prepare_if(esm_session *s, int32_t ni) {
     const esm_node_def *n = &s->model->nodes[ni];
     const esm_block_def *then_b = &s->model->blocks[n->blocks[0]], *else_b = &s->model->blocks[n->blocks[1]];
     esm_status st;
-    if (s->slots[n->inputs[0]].kind != SLOT_TENSOR) return node_fail(s, ni, ESM_ERR_INVALID_MODEL, "the condition is not a bool");
+    const esm_slot *cond = &s->slots[n->inputs[0]];
+    if (cond->kind != SLOT_TENSOR || esm_numel(&cond->t) != 1) return node_fail(s, ni, ESM_ERR_INVALID_MODEL, "the condition is not a bool");
     if ((st = esm_prepare_block(s, n->blocks[0])) != ESM_OK || (st = esm_prepare_block(s, n->blocks[1])) != ESM_OK) return st;
     for (int32_t i = 0; i < n->num_outputs; i++) {
         const esm_slot *a = &s->slots[then_b->returns[i]], *b = &s->slots[else_b->returns[i]];
@@ -300,6 +321,12 @@ static esm_status prepare_loop(esm_session *s, int32_t ni) {
         }
         if ((st = slot_like(s, n->outputs[k], body->params[1 + k])) != ESM_OK) return st;
     }
+    s->nodes[ni].staged = 0;
+    for (int32_t k = 0; k < carried; k++) {
+        int32_t target = body->returns[1 + k], hops = 0;
+        while (s->slots[target].alias >= 0 && hops++ < s->model->num_values) target = s->slots[target].alias;
+        for (int32_t j = 1; j <= carried; j++) s->nodes[ni].staged |= target == body->params[j];
+    }
     return ESM_OK;
 }
 
@@ -315,7 +342,7 @@ static esm_status prepare_node(esm_session *s, int32_t ni) {
     case -1: st = prepare_kernel(s, ni); break;
     case ESM_PRIM_IF: st = prepare_if(s, ni); break;
     case ESM_PRIM_LOOP: st = prepare_loop(s, ni); break;
-    case ESM_PRIM_FUSED: st = esm_fused_prepare(s, ni); break;
+    case ESM_PRIM_FUSED: case ESM_PRIM_CALL: st = esm_fused_prepare(s, ni); break;
     default: st = esm_prim_prepare(s, ni); break;
     }
     if (st != ESM_OK) return st;
@@ -386,7 +413,12 @@ static esm_status run_loop(esm_session *s, int32_t ni) {
         esm_status st = esm_run_block(s, n->blocks[0]);
         if (st != ESM_OK) return st;
         cond = truthy(&s->slots[body->returns[0]]);
-        for (int32_t k = 0; k < carried; k++) esm_copy_value(s, body->params[1 + k], body->returns[1 + k]);
+        if (s->nodes[ni].staged) { /* (a, b) -> (b, a) must not read an overwritten param */
+            for (int32_t k = 0; k < carried; k++) esm_copy_value(s, n->outputs[k], body->returns[1 + k]);
+            for (int32_t k = 0; k < carried; k++) esm_copy_value(s, body->params[1 + k], n->outputs[k]);
+        } else {
+            for (int32_t k = 0; k < carried; k++) esm_copy_value(s, body->params[1 + k], body->returns[1 + k]);
+        }
     }
     for (int32_t k = 0; k < carried; k++) esm_copy_value(s, n->outputs[k], body->params[1 + k]);
     return ESM_OK;
@@ -402,7 +434,7 @@ esm_status esm_run_block(esm_session *s, int32_t block) {
         case -1: st = run_kernel(s, ni); break;
         case ESM_PRIM_IF: st = run_if(s, ni); break;
         case ESM_PRIM_LOOP: st = run_loop(s, ni); break;
-        case ESM_PRIM_FUSED: st = esm_fused_run(s, ni); break;
+        case ESM_PRIM_FUSED: case ESM_PRIM_CALL: st = esm_fused_run(s, ni); break;
         default: st = esm_prim_run(s, ni); break;
         }
         if (st != ESM_OK) return st;
@@ -530,17 +562,30 @@ static esm_status bind_input_shapes(esm_session *s) {
     return ESM_OK;
 }
 
-/* After planning: every arena slot gets its pointer, aliases follow their targets, kernels
- * their scratch. */
+/* Aliases (tuple items, fused-group params, ...) show their target's storage; targets may be
+ * model inputs, whose pointers change at every run, so run calls this too (no allocation). */
+static void resolve_aliases(esm_session *s) {
+    for (int32_t k = 0; k < s->num_aliases; k++) {
+        int32_t v = s->aliases[k], target = v, hops = 0;
+        while (s->slots[target].alias >= 0 && hops++ < s->model->num_values) target = s->slots[target].alias;
+        s->slots[v].t.data = s->slots[target].t.data;
+    }
+}
+
+static esm_status collect_aliases(esm_session *s) {
+    s->num_aliases = 0;
+    s->aliases = esm_pool_alloc(&s->pool, (size_t)s->model->num_values + 1, sizeof(int32_t));
+    if (!s->aliases) return esm_session_fail(s, ESM_ERR_OUT_OF_MEMORY, "out of memory in prepare");
+    for (int32_t v = 0; v < s->model->num_values; v++)
+        if (s->slots[v].alias >= 0) s->aliases[s->num_aliases++] = v;
+    return ESM_OK;
+}
+
+/* After planning: every arena slot gets its pointer, kernels their scratch. */
 static void assign_pointers(esm_session *s) {
     const esm_model *m = s->model;
     for (int32_t v = 0; v < m->num_values; v++)
         if (s->slots[v].offset >= 0) s->slots[v].t.data = s->arena + s->slots[v].offset;
-    for (int32_t v = 0; v < m->num_values; v++) {
-        int32_t target = v, hops = 0;
-        while (s->slots[target].alias >= 0 && hops++ < m->num_values) target = s->slots[target].alias;
-        if (target != v) s->slots[v].t.data = s->slots[target].t.data;
-    }
     for (int32_t i = 0; i < m->num_nodes; i++)
         s->nodes[i].ctx.scratch = s->nodes[i].scratch_offset >= 0 ? s->arena + s->nodes[i].scratch_offset : NULL;
 }
@@ -583,6 +628,8 @@ esm_status esm_session_prepare(esm_session *s) {
     }
     s->arena_bytes = bytes;
     assign_pointers(s);
+    if ((st = collect_aliases(s)) != ESM_OK) return st;
+    resolve_aliases(s);
     for (int32_t i = 0; i < m->num_inputs; i++)
         memcpy(s->inputs[i].prepared_shape, s->inputs[i].shape, sizeof s->inputs[i].shape);
     s->prepared = 1;
@@ -601,6 +648,7 @@ esm_status esm_session_run(esm_session *s) {
             return esm_session_fail(s, ESM_ERR_STATE, "input %s changed shape since esm_session_prepare; prepare again", m->inputs[i].name);
         slot->t.data = (void *)in->data;
     }
+    resolve_aliases(s);
     esm_status st = esm_run_block(s, m->main_block);
     if (st != ESM_OK) return st;
     s->ran = 1;

@@ -51,6 +51,8 @@ typedef struct esm_node_rt {
     int64_t scratch_offset;         /* -1: no scratch */
     int32_t pos, end_pos;           /* execution order position; end of its blocks */
     uint8_t skip;                   /* every output known at prepare */
+    uint8_t staged;                 /* loop: a returned carried value shows a body param's storage,
+                                     * so carried values go through the outputs (a parallel copy) */
     uint8_t dynamic_attrs;          /* attrs read from run-time scalars: refreshed before eval */
     esm_attr *attrs;                /* the node's attrs with INPUT attrs resolved (or NULL) */
     int32_t *attr_source;           /* per attr: the value an INPUT attr reads, -1 */
@@ -77,6 +79,8 @@ struct esm_session {
     esm_bound_input *inputs;
     esm_slot *slots;
     esm_node_rt *nodes;
+    int32_t num_aliases;            /* values that show another value's storage */
+    int32_t *aliases;
     int prepared, ran;
     unsigned char *arena;
     size_t arena_bytes;

@@ -4,7 +4,7 @@
  * A corrupted file that still verifies must then prepare and run (or fail) cleanly too. */
 #include "test_util.h"
 
-static const char *const CASES[] = {"mlp", "control_flow", "fused_and_runtime_attrs"};
+static const char *const CASES[] = {"mlp", "control_flow", "fused_and_runtime_attrs", "loop_model_traced", "nested_attrs"};
 
 static long loaded_ok, rejected;
 

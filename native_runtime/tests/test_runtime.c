@@ -2,7 +2,8 @@
  * memory (caller arena, limits) and the rule that esm_session_run never allocates. */
 #include "test_util.h"
 
-static const char *const CASES[] = {"mlp", "control_flow", "control_flow_else", "fused_and_runtime_attrs"};
+static const char *const CASES[] = {"mlp", "control_flow", "control_flow_else", "fused_and_runtime_attrs", "loop_model_traced",
+                                     "lstm_traced", "nested_attrs"};
 
 /* ---- a counting allocator --------------------------------------------------------------- */
 typedef struct counter {

@@ -40,6 +40,7 @@ def test_inspect_prints_interface_parameters_and_ops(mlp_file):
     assert result.returncode == 0, result.stderr
     assert "  x: float32 [N, 4]" in result.stdout
     assert "parameters: 64 (256 bytes)" in result.stdout
+    assert "arena: 128 bytes (planned for x [1, 4])" in result.stdout  # h and a, 64 bytes each
     assert "ops: prim::param x3, linear x2, relu x1" in result.stdout
     assert "metadata task: demo" in result.stdout
 
@@ -213,3 +214,24 @@ def test_run_with_the_c_runtime_explains_when_it_is_missing(mlp_file, tmp_path):
     np.save(tmp_path / "x.npy", graphs.example_inputs("mlp", 4)[0])
     result = eagerscript("run", mlp_file, "--input", f"x={tmp_path / 'x.npy'}", "--runtime", "c")
     assert result.returncode == 1 and "the C runtime binding export.native is not available" in result.stderr
+
+
+def test_script_with_example_inputs_fixes_the_input_shapes_and_plans_memory(model_dir):
+    # x.shape[0] needs the rank, which only the example input gives the compiler.
+    result = eagerscript("script", "models.py:Flatten", "-o", "flat.esm", cwd=model_dir)
+    assert result.returncode == 1 and "needs the tensor's rank" in result.stderr
+    result = eagerscript("script", "models.py:Flatten", "--example-input", "3x2x3", "-o", "flat.esm", cwd=model_dir)
+    assert result.returncode == 0, result.stderr
+    info = export.inspect(model_dir / "flat.esm")
+    assert info["inputs"][0]["shape"] == [3, 2, 3] and info["arena_bytes"] > 0
+
+
+def test_trace_a_file_inside_a_package_with_relative_imports(tmp_path):
+    package = tmp_path / "zoo_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "layers.py").write_text(MODEL_SOURCE)
+    (package / "model.py").write_text("from .layers import Flatten\n\n\ndef build():\n    return Flatten()\n")
+    result = eagerscript("trace", package / "model.py:build", "--example-input", "1x2x3", "-o", tmp_path / "m.esm")
+    assert result.returncode == 0, result.stderr
+    assert export.inspect(tmp_path / "m.esm")["source_file"] == str(package / "layers.py")

@@ -117,3 +117,13 @@ def test_random_byte_corruption_gives_format_error_or_a_model_never_another_exce
             export.load(_write(tmp_path, bytes(data)))
         except export.FormatError as exc:
             assert exc.reason
+
+
+def test_outputs_that_do_not_name_the_graph_returns(tmp_path, good):
+    esm = open_esm(_write(tmp_path, good))
+    spec = esm.model.Outputs(0)
+    position = spec._tab.Pos + spec._tab.Offset(6)  # IOSpec.value
+    data = bytearray(good)
+    data[position:position + 4] = struct.pack("<i", 1)
+    del esm, spec
+    assert "the model's outputs do not match the graph's block outputs" in _load_error(tmp_path, bytes(data))

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import mmap
 
+import flatbuffers
 import numpy as np
 import pytest
 
 import eager
 import export
 import jitscript
-from export.codec import UnsupportedValueError
+from export.codec import UnsupportedValueError, encode_attr
 from export.format import ALIGNMENT
 from export.reader import open_esm
 from jitscript import ScriptModule
+from jitscript.prims import constant_type
 from tests.export import graphs
 
 
@@ -118,25 +120,42 @@ def test_only_parameters_the_graph_reads_are_stored(tmp_path):
 def test_a_parameter_missing_from_graph_params_is_named(tmp_path):
     module = graphs.mlp()
     del module.graph.params["fc2.weight"]
-    with pytest.raises(KeyError, match="reads parameter 'fc2.weight'"):
+    with pytest.raises(jitscript.IRError, match="parameter 'fc2.weight' is not in graph.params"):
         export.save(module, tmp_path / "mlp.esm")
     assert not list(tmp_path.iterdir())
 
 
-def test_an_attribute_the_format_cannot_store_names_the_node(tmp_path):
-    text = 'graph():\n  %s : List[str] = prim::constant[value=["a", "b"]]()  # m.py:3\n  return (%s)\n'
-    message = r"node %s = prim::constant at m.py:3: attribute value \['a', 'b'\]"
-    with pytest.raises(UnsupportedValueError, match=message):
-        export.save(ScriptModule(jitscript.parse(text)), tmp_path / "m.esm")
+def test_an_attribute_value_the_format_cannot_store_is_named():
+    with pytest.raises(UnsupportedValueError, match="attribute value 1j .complex. has no .esm encoding"):
+        encode_attr(flatbuffers.Builder(64), "value", 1j)
 
 
 @pytest.mark.parametrize("value", ["(1, 2)", "[1, 2]", "(True, False)", "[0.5, -1.0]", "(1.5,)", "[]", "None",
-                                   "float64", '"mean"', "-7", "2.5", "True", "inf"])
-def test_every_attribute_kind_round_trips_exactly(tmp_path, value):
-    text = f"graph():\n  %c : int = prim::constant[value={value}]()\n  return (%c)\n"
-    graph = jitscript.ir.parse(text)
+                                   '"mean"', "-7", "2.5", "True", "inf", '["a", "b"]', "(1, 2.5)",
+                                   '(("slice", 0, 16, None), ("select", -1))', "[(1, 2), (3, 4)]"])
+def test_every_constant_attribute_round_trips_exactly(tmp_path, value):
+    graph = jitscript.ir.parse(f"graph():\n  %c : int = prim::constant[value={value}]()\n  return (%c)\n")
+    (node,) = graph.block.nodes
+    node.outputs[0].type = constant_type(node.attrs["value"])  # the constant's own type
     export.save(ScriptModule(graph), tmp_path / "c.esm")
     assert str(export.load(tmp_path / "c.esm").graph) == str(graph)
+
+
+OP_ATTRIBUTES = """\
+graph(%x : Tensor(float32, [4, 20])):
+  %a : Tensor(float32, [4, 16]) = getitem[items=(("slice", None, None, None), ("slice", 0, 16, None))](%x)
+  %b : Tensor(float64, [4, 16]) = cast[dtype=float64](%a)
+  return (%b)
+"""
+
+
+def test_nested_items_and_dtype_attributes_of_ops_round_trip(tmp_path):
+    module = ScriptModule(jitscript.parse(OP_ATTRIBUTES))
+    export.save(module, tmp_path / "ops.esm")
+    loaded = export.load(tmp_path / "ops.esm")
+    assert str(loaded.graph) == str(module.graph)
+    x = np.arange(80, dtype=np.float32).reshape(4, 20)
+    np.testing.assert_array_equal(_run(loaded, (x,))[0], x[:, :16].astype(np.float64))
 
 
 def test_the_memory_plan_is_stored_for_the_reference_shapes(tmp_path):
@@ -148,6 +167,7 @@ def test_the_memory_plan_is_stored_for_the_reference_shapes(tmp_path):
     assert [list(plan.ReferenceShapes(i).DimsAsNumpy()) for i in range(plan.ReferenceShapesLength())] == [[8, 4]]
     offsets = dict(zip(_value_names(tmp_path / "mlp.esm"), plan.OffsetsAsNumpy().tolist()))
     assert offsets["x"] == -1 and offsets["w1"] == -1  # the caller's input and a constant
+    assert export.inspect(tmp_path / "mlp.esm")["arena_shapes"] == {"x": [8, 4]}
     assert {offsets["h"], offsets["a"]} == {0, 256} and offsets["y"] in (0, 256) and offsets["y"] != offsets["a"]
 
 
@@ -161,3 +181,35 @@ def test_no_plan_is_stored_when_shapes_are_unknown(tmp_path):
     export.save(ScriptModule(jitscript.parse(text)), tmp_path / "m.esm")
     assert open_esm(tmp_path / "m.esm").model.MemoryPlan() is None
     assert export.inspect(tmp_path / "m.esm")["arena_bytes"] == 0
+
+
+def test_a_graph_that_does_not_verify_is_not_written(tmp_path):
+    text = "graph(%x : Tensor(float32, [2])):\n  %y : Tensor(float32, [2]) = frobnicate(%x)  # m.py:3\n  return (%y)\n"
+    with pytest.raises(jitscript.IRError, match="frobnicate at m.py:3: 'frobnicate' is neither a registry op"):
+        export.save(ScriptModule(jitscript.parse(text)), tmp_path / "m.esm")
+    assert not list(tmp_path.iterdir())
+
+
+def test_weights_are_stored_little_endian_in_place(tmp_path):
+    module = graphs.mlp()
+    module.graph.params["fc1.bias"] = np.arange(8, dtype=">f4")  # big-endian in memory
+    export.save(module, tmp_path / "mlp.esm")
+    esm = open_esm(tmp_path / "mlp.esm")
+    (bias,) = [esm.model.Constants(i) for i in range(esm.model.ConstantsLength())
+               if esm.model.Constants(i).Name() == b"fc1.bias"]
+    start = esm.weights_start + bias.Offset()
+    assert bytes(esm.buffer[start:start + bias.Nbytes()]) == np.arange(8, dtype="<f4").tobytes()
+
+
+def test_a_failed_write_keeps_the_previous_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    export.save(graphs.mlp(), tmp_path / "m.esm")
+    before = (tmp_path / "m.esm").read_bytes()
+
+    def disk_full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        export.save(graphs.control_flow(), tmp_path / "m.esm")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.esm"]
+    assert (tmp_path / "m.esm").read_bytes() == before

@@ -177,3 +177,17 @@ def test_docs_table_lists_every_prim():
 
     doc = (Path(__file__).parents[2] / "docs" / "ir.md").read_text()
     assert all(f"| `{name}` |" in doc for name in PRIMS)
+
+
+def test_string_attributes_with_newlines_and_unicode_round_trip():
+    g = Graph()
+    g.block.add_node("prim::raise", [], {"message": 'line one\nline "two" \\ é'}, [])
+    text = str(g)
+    assert len(text.splitlines()) == 3
+    assert next(parse(text).nodes()).attrs["message"] == 'line one\nline "two" \\ é'
+
+
+def test_verifier_checks_tuple_index_bounds():
+    with pytest.raises(IRError, match=r"index 2 is out of range for Tuple\[int, int\]"):
+        verify(parse("graph(%t : Tuple[int, int]):\n  %c : int = prim::tuple_index[index=2](%t)\n  return (%c)\n"))
+    verify(parse("graph():\n  %c : Optional[Tensor] = prim::constant[value=None]()\n  return (%c)\n"))

@@ -153,3 +153,26 @@ def test_size_used_as_a_tensor_operand_stays_dynamic():
 def test_tensor_created_with_a_traced_size_follows_the_batch():
     sm = trace(lambda x: eager.zeros(x.shape[0], 2) + x.sum(1, keepdim=True), eager.ones(3, 4), dynamic_batch=True)
     assert sm(eager.ones(5, 4)).tolist() == [[4.0, 4.0]] * 5
+
+
+def test_tracing_a_module_in_training_mode_warns():
+    from eager import nn
+
+    model = nn.Sequential(nn.Linear(3, 2), nn.Dropout(0.5))
+    with pytest.warns(TracerWarning, match="Sequential is in training mode"):
+        trace(model, eager.ones(1, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TracerWarning)
+        trace(model.eval(), eager.ones(1, 3))
+
+
+def test_module_parameters_keep_their_names_and_are_shared():
+    from eager import nn
+
+    model = nn.Sequential(nn.Linear(3, 2)).eval()
+    sm = trace(model, eager.ones(1, 3))
+    assert sm.graph.params["0.weight"] is model[0].weight
+    assert 'prim::param[name="0.bias"]' in sm.code
+    with eager.no_grad():
+        model[0].bias.data[...] = 5.0
+    np.testing.assert_allclose(sm(eager.zeros(1, 3)).detach().numpy(), [[5.0, 5.0]])

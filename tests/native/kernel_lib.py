@@ -95,7 +95,7 @@ class Kernels:
             raise KernelError(3, f"no kernel named {op!r}")
         kernel = found.contents
         keep = []  # keeps every buffer ctypes points into alive for the call
-        in_structs = [None if a is None else _tensor(np.ascontiguousarray(a), keep) for a in inputs]
+        in_structs = [None if a is None else _tensor(np.require(a, requirements="C"), keep) for a in inputs]
         in_ptrs = (ctypes.POINTER(Tensor) * max(len(inputs), 1))(
             *[ctypes.pointer(t) if t is not None else ctypes.POINTER(Tensor)() for t in in_structs])
         outs = [Tensor() for _ in range(num_outputs)]
@@ -128,9 +128,42 @@ def _tensor(a: np.ndarray, keep: list) -> Tensor:
     return t
 
 
+# Indexing items (eager/ops/indexing.py) as INTS: four longs per item, [kind, a, b, c].
+ITEM_KINDS = {"select": 0, "slice": 1, "newaxis": 2, "tensor": 3}
+ITEM_NONE = -(2 ** 63)  # a missing slice bound
+
+
+def encode_items(items) -> tuple:
+    """The flat INTS form of an indexing key (the layout native_runtime/src/kernels/index.c reads)."""
+    flat = []
+    for item in items:
+        args = [ITEM_NONE if v is None else int(v) for v in item[1:]]
+        flat += [ITEM_KINDS[item[0]]] + args + [0] * (3 - len(args))
+    return tuple(flat)
+
+
+def _flatten(value):
+    """Nested int tuples (conv padding ((t, b), (l, r))) flattened row-major; None when not such."""
+    if isinstance(value, (bool, int, np.integer)):
+        return [int(value)]
+    if isinstance(value, (tuple, list)):
+        out = []
+        for v in value:
+            inner = _flatten(v)
+            if inner is None:
+                return None
+            out += inner
+        return out
+    return None
+
+
 def _attr(name: str, value, keep: list) -> Attr:
     """A Python attribute value as the file stores it (see export/schema/esm.fbs Attr)."""
     a = Attr(name=name.encode())
+    if name == "items":
+        value = encode_items(value)
+    elif isinstance(value, (tuple, list)) and any(isinstance(v, (tuple, list)) for v in value):
+        value = tuple(_flatten(value) or value)
     if value is None:
         a.kind = ATTR_NONE
     elif isinstance(value, bool):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import export
+import jitscript
 from eager.ops import REGISTRY
 from export import native
 from tests.export import graphs
@@ -100,3 +101,43 @@ def test_every_structural_prim_op_is_supported():
 
     missing = sorted(set(PRIMS) - set(native.supported_ops()))
     assert not missing, f"prim:: ops libesm cannot run: {missing}"
+
+
+CALL = """\
+graph(%x : Tensor(float32, [N, 4])):
+  %y : Tensor(float32, [N, 4]) = prim::call[name="f"](%x)
+    block0(%a : Tensor(float32, [N, 4])):
+      %b : Tensor(float32, [N, 4]) = tanh(%a)
+      %c : Tensor(float32, [N, 4]) = mul(%b, %a)
+      -> (%c)
+  %z : Tensor(float32, [N, 4]) = add(%y, %x)
+  return (%z)
+"""
+
+
+def test_a_call_not_inlined_runs_its_body(tmp_path):
+    module = jitscript.ScriptModule(jitscript.parse(CALL, {}))
+    export.save(module, tmp_path / "call.esm")
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    assert_close(native.load(tmp_path / "call.esm").run(x), interpreter_outputs(module, (x,)))
+
+
+SWAP_LOOP = """\
+graph(%x : Tensor(float32, [N, 4]), %y : Tensor(float32, [N, 4]), %n : int):
+  %true : bool = prim::constant[value=True]()
+  %a : Tensor(float32, [N, 4]), %b : Tensor(float32, [N, 4]) = prim::loop(%n, %true, %x, %y)
+    block0(%i : int, %p : Tensor(float32, [N, 4]), %q : Tensor(float32, [N, 4])):
+      %r : Tensor(float32, [N, 4]) = add(%p, %q)
+      -> (%true, %r, %p)
+  return (%a, %b)
+"""
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5])
+def test_loop_carried_values_are_assigned_in_parallel(n, tmp_path):
+    """(p, q) -> (p + q, p): copying p first and then reading it for q would be wrong."""
+    module = jitscript.ScriptModule(jitscript.parse(SWAP_LOOP, {}))
+    export.save(module, tmp_path / "swap.esm")
+    rng = np.random.default_rng(n)
+    x, y = (rng.standard_normal((2, 4)).astype(np.float32) for _ in range(2))
+    assert_close(native.load(tmp_path / "swap.esm").run(x, y, n), interpreter_outputs(module, (x, y, n)))

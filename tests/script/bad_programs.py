@@ -168,8 +168,8 @@ def defined_in_loop_only(x, n: int):
     return y
 
 
-def uses_in_operator(x, n: int):
-    if n in (1, 2):
+def uses_in_operator(x, n: int, allowed: list[int]):
+    if n in allowed:
         return x
     return -x
 

@@ -70,6 +70,29 @@ class RNNOverRange(nn.Module):
         return h
 
 
+class RNNOverTimeSteps(nn.Module):
+    """An RNN cell over the time steps of one (T, B, F) tensor, indexed x[t] at run time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ih = nn.Linear(3, 4)
+        self.hh = nn.Linear(4, 4)
+
+    def forward(self, x, h):
+        outputs = []
+        for t in range(x.size(0)):
+            h = eager.tanh(self.ih(x[t]) + self.hh(h))
+            outputs.append(h)
+        return h, outputs[0], len(outputs)
+
+
+class ListIndexing(nn.Module):
+    def forward(self, xs: list[Tensor], i: int):
+        first = xs[0]
+        chosen = xs[i]
+        return first[1:] * chosen[:-1] + len(xs)
+
+
 class WhileHalving(nn.Module):
     """A `while` loop with a data-dependent exit."""
 
@@ -162,6 +185,23 @@ class EnumeratedStack(nn.Module):
             else:
                 x = layer(x) + x
         return x * len(self.layers)
+
+
+class ReturnInsideModuleList(nn.Module):
+    """A return inside an unrolled ModuleList loop; a constant-folded choice of submodule."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(3, 3) for _ in range(3)])
+        self.first = True
+
+    def forward(self, x):
+        for i, layer in enumerate(self.layers):
+            x = layer(x) * 3
+            if x.sum() > 5:
+                return x + i
+        layer = self.layers[0] if self.first else self.layers[1]
+        return layer(-x)
 
 
 class HelperMethod(nn.Module):
@@ -265,6 +305,15 @@ class ScalarMath(nn.Module):
         if 0 < n < 5:
             z = z + 1.0
         return x * z + k
+
+
+class InTuple(nn.Module):
+    def forward(self, x, n: int):
+        if n in (1, 2):
+            return x * n
+        if n not in [5, 6]:
+            return x
+        return -x
 
 
 class ConditionalExpression(nn.Module):
@@ -409,6 +458,44 @@ class Attention(nn.Module):
         return weights @ self.v(x)
 
 
+def nested_loops_return(x, n: int):
+    for i in range(n):
+        j = 0
+        while j < 3:
+            j += 1
+            if j == 2:
+                continue
+            x = x + j
+            if x.sum() > 20:
+                return x * 100, i
+    return x, -1
+
+
+def while_continue_break(x):
+    k = 0
+    total = 0
+    while k < 10:
+        k += 1
+        if k % 2 == 0:
+            continue
+        total += k
+        if total > 15:
+            break
+    return x * total, k
+
+
+def optional_loop_carried(x, n: int):
+    h = None
+    for _ in range(n):
+        if h is None:
+            h = x
+        else:
+            h = h + x
+    if h is None:
+        return x * 0
+    return h
+
+
 @dataclass
 class Case:
     name: str
@@ -428,6 +515,9 @@ CASES = [
     Case("rnn_over_list", RNNOverList, [lambda: ([rand(2, 3) for _ in range(4)], rand(2, 5)),
                                         lambda: ([], rand(2, 5))]),
     Case("rnn_over_range", RNNOverRange, [lambda: (rand(2, 4), 3), lambda: (rand(2, 4), 0)]),
+    Case("rnn_over_time_steps", RNNOverTimeSteps,
+         [lambda: (rand(5, 2, 3), rand(2, 4)), lambda: (rand(1, 2, 3), rand(2, 4))]),
+    Case("list_indexing", ListIndexing, [lambda: ([rand(3), rand(3), rand(3)], 2), lambda: ([rand(4)], 0)]),
     Case("while_halving", WhileHalving, [lambda: (rand(3, 3, scale=4.0),), lambda: (rand(2, scale=0.01),)]),
     Case("early_return_in_loop", EarlyReturnInLoop, [lambda: (rand(2, 2), 5.0), lambda: (rand(2, 2), 1e9)]),
     Case("optional_state", OptionalState, [lambda: (rand(2, 3), None), lambda: (rand(2, 3), rand(2, 3))]),
@@ -435,6 +525,11 @@ CASES = [
     Case("nested_modules", Nested, [lambda: (rand(5, 4),)]),
     Case("modulelist", LayerStack, [lambda: (rand(2, 4),)]),
     Case("enumerate_modulelist", EnumeratedStack, [lambda: (rand(2, 4),)]),
+    Case("return_inside_modulelist", ReturnInsideModuleList,
+         [lambda s=s: (eager.ones(2, 3) * s,) for s in (0.01, 1.0, 10.0, -10.0)]),
+    Case("transformer_encoder_stack", lambda: nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2, norm=nn.LayerNorm(8)).eval(),
+         [lambda: (rand(2, 4, 8),)], example=True),
     Case("helper_method", HelperMethod, [lambda: (rand(2, 4), True), lambda: (rand(2, 4, shift=2.0), False),
                                          lambda: (rand(2, 4, shift=-2.0), False)]),
     Case("sequential", SequentialModel, [lambda: (rand(3, 4),)]),
@@ -445,6 +540,7 @@ CASES = [
     Case("nested_loops", NestedLoops, [lambda: (rand(2), 3, 4), lambda: (rand(2), 0, 2), lambda: (rand(2), 4, 1)]),
     Case("tuples", TupleWork, [lambda: (rand(6),), lambda: (rand(6, shift=2.0),), lambda: (rand(6, shift=-2.0),)]),
     Case("scalar_math", ScalarMath, [lambda: (rand(3), 3, 1.5), lambda: (rand(3), 12, -0.5)]),
+    Case("in_tuple", InTuple, [lambda: (rand(2), 2), lambda: (rand(2), 3), lambda: (rand(2), 5)]),
     Case("conditional_expression", ConditionalExpression,
          [lambda: (rand(3, shift=2.0), True), lambda: (rand(3, shift=-2.0), False)]),
     Case("short_circuit", ShortCircuit, [lambda: (rand(3, shift=2.0), 2), lambda: (rand(3, shift=-2.0), 2),
@@ -466,5 +562,13 @@ CASES = [
     Case("annotated_locals", AnnotatedLocals, [lambda: (rand(3), True), lambda: (rand(3), False)]),
     Case("returns_none_or_tensor", ReturnsNoneOrTensor,
          [lambda: (rand(3, shift=3.0),), lambda: (rand(3, shift=-3.0),)]),
+    Case("nested_loops_return", lambda: nested_loops_return,
+         [lambda: (rand(2).abs(), 3), lambda: (rand(2).abs() + 5, 3), lambda: (rand(2), 0)]),
+    Case("while_continue_break", lambda: while_continue_break, [lambda: (rand(2),)]),
+    Case("optional_loop_carried", lambda: optional_loop_carried, [lambda: (rand(2), 0), lambda: (rand(2), 3)]),
     Case("attention_with_example_inputs", Attention, [lambda: (rand(2, 5, 8),)], example=True),
+    Case("transformer_encoder_layer", lambda: nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True)
+         .eval(), [lambda: (rand(2, 5, 16),)], example=True),
+    Case("transformer_encoder_layer_norm_first_gelu", lambda: nn.TransformerEncoderLayer(
+        16, 2, 24, dropout=0.0, activation="gelu", norm_first=True).eval(), [lambda: (rand(5, 3, 16),)], example=True),
 ]

@@ -8,15 +8,28 @@
 
 typedef enum { OUT_SAME, OUT_BOOL, OUT_FLOAT } out_rule;
 
-/* One inner loop; the three fast cases (both contiguous, scalar right, scalar left) are
- * written out so the compiler vectorizes them. */
+/* One inner loop through byte strides (any broadcast pattern). */
 #define BINARY_LOOP(NAME, T, R, EXPR)                                                            \
+    static void NAME(int64_t n, char *const *p, const int64_t *s, const void *user)             \
+    {                                                                                            \
+        int64_t i;                                                                               \
+        (void)user;                                                                              \
+        for (i = 0; i < n; i++) {                                                                \
+            T a = *(const T *)(p[1] + i * s[1]), b = *(const T *)(p[2] + i * s[2]);              \
+            *(R *)(p[0] + i * s[0]) = (R)(EXPR);                                                 \
+        }                                                                                        \
+    }
+
+/* The same with the three common cases (both contiguous, scalar right, scalar left) written
+ * out so the compiler vectorizes them: only for the float ops models spend time in, to keep
+ * the library small. */
+#define BINARY_LOOP_FAST(NAME, T, R, EXPR)                                                       \
+    BINARY_LOOP(NAME##_strided, T, R, EXPR)                                                      \
     static void NAME(int64_t n, char *const *p, const int64_t *s, const void *user)             \
     {                                                                                            \
         int64_t i;                                                                               \
         R *o = (R *)p[0];                                                                        \
         const T *x = (const T *)p[1], *y = (const T *)p[2];                                      \
-        (void)user;                                                                              \
         if (s[0] == (int64_t)sizeof(R) && s[1] == (int64_t)sizeof(T) && s[2] == (int64_t)sizeof(T)) { \
             for (i = 0; i < n; i++) { T a = x[i], b = y[i]; o[i] = (R)(EXPR); }                 \
         } else if (s[0] == (int64_t)sizeof(R) && s[1] == (int64_t)sizeof(T) && s[2] == 0) {     \
@@ -26,10 +39,7 @@ typedef enum { OUT_SAME, OUT_BOOL, OUT_FLOAT } out_rule;
             const T a = *x;                                                                      \
             for (i = 0; i < n; i++) { T b = y[i]; o[i] = (R)(EXPR); }                           \
         } else {                                                                                 \
-            for (i = 0; i < n; i++) {                                                            \
-                T a = *(const T *)(p[1] + i * s[1]), b = *(const T *)(p[2] + i * s[2]);          \
-                *(R *)(p[0] + i * s[0]) = (R)(EXPR);                                             \
-            }                                                                                    \
+            NAME##_strided(n, p, s, user);                                                       \
         }                                                                                        \
     }
 
@@ -54,7 +64,7 @@ static int64_t ipow(int64_t a, int64_t b)
 
 /* ---- the loops ----------------------------------------------------------------------------- */
 #define ARITH(NAME, OP)                                           \
-    BINARY_LOOP(NAME##_f32, float, float, a OP b)                 \
+    BINARY_LOOP_FAST(NAME##_f32, float, float, a OP b)            \
     BINARY_LOOP(NAME##_f64, double, double, a OP b)               \
     BINARY_LOOP(NAME##_i32, int32_t, int32_t, WRAP32(OP))         \
     BINARY_LOOP(NAME##_i64, int64_t, int64_t, WRAP64(OP))         \
@@ -63,7 +73,7 @@ ARITH(add, +)
 ARITH(sub, -)
 ARITH(mul, *)
 
-BINARY_LOOP(div_f32, float, float, a / b)
+BINARY_LOOP_FAST(div_f32, float, float, a / b)
 BINARY_LOOP(div_f64, double, double, a / b)
 BINARY_LOOP(div_i32, int32_t, float, (float)a / (float)b)
 BINARY_LOOP(div_i64, int64_t, float, (float)a / (float)b)
@@ -76,7 +86,7 @@ BINARY_LOOP(pow_i64, int64_t, int64_t, ipow(a, b))
 static const esm_inner_fn pow_loops[5] = {pow_f32, pow_f64, pow_i32, pow_i64, NULL};
 
 #define MINMAX(NAME, F, CMP)                                               \
-    BINARY_LOOP(NAME##_f32, float, float, F(a, b))                         \
+    BINARY_LOOP_FAST(NAME##_f32, float, float, F(a, b))                    \
     BINARY_LOOP(NAME##_f64, double, double, F(a, b))                       \
     BINARY_LOOP(NAME##_i32, int32_t, int32_t, a CMP b ? a : b)             \
     BINARY_LOOP(NAME##_i64, int64_t, int64_t, a CMP b ? a : b)             \

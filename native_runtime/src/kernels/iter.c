@@ -69,7 +69,7 @@ void esm_iter_coalesce(esm_iter *it)
 
 void esm_iter_run(const esm_iter *it, esm_inner_fn fn, const void *user)
 {
-    int64_t index[ESM_MAX_DIMS] = {0};
+    int64_t index[ESM_ITER_MAX_DIMS] = {0};
     int64_t inner_stride[ESM_ITER_MAX_OPS] = {0};
     char *ptr[ESM_ITER_MAX_OPS];
     int32_t k, d, last = it->ndim - 1;

@@ -13,6 +13,14 @@ set(ESM_KERNEL_SOURCES
     ${ESM_KERNEL_DIR}/reduce.c
     ${ESM_KERNEL_DIR}/shape.c
     ${ESM_KERNEL_DIR}/matmul.c
+    ${ESM_KERNEL_DIR}/conv.c
+    ${ESM_KERNEL_DIR}/pool.c
+    ${ESM_KERNEL_DIR}/norm.c
+    ${ESM_KERNEL_DIR}/softmax.c
+    ${ESM_KERNEL_DIR}/embedding.c
+    ${ESM_KERNEL_DIR}/layout.c
+    ${ESM_KERNEL_DIR}/gather.c
+    ${ESM_KERNEL_DIR}/index.c
 )
 
 # The kernels' own unit tests (hand-built nodes, hand-computed references); the core adds

@@ -37,6 +37,12 @@ esm_status esm_check_same_dtype(esm_node_ctx *ctx, int32_t first);
 /* dim in [-ndim, ndim) made non-negative (ndim 0 takes dims -1 and 0, as PyTorch). */
 esm_status esm_normalize_dim(esm_node_ctx *ctx, int64_t dim, int32_t ndim, int32_t *out);
 
+/* A (h, w) pair from INTS of 2 (or one int for both); `dflt` for both when absent. */
+esm_status esm_attr_pair(esm_node_ctx *ctx, const char *name, int64_t dflt, int64_t out[2]);
+/* (top, bottom, left, right) from INTS of 4 (the file's flattening of ((t, b), (l, r))) or of
+ * 2 (h, w: symmetric); zeros when absent. */
+esm_status esm_attr_padding(esm_node_ctx *ctx, const char *name, int64_t out[4]);
+
 void esm_set_output(esm_tensor *out, esm_dtype dtype, int32_t ndim, const int64_t *shape);
 /* The broadcast of the present inputs' shapes into out (dtype left to the caller). */
 esm_status esm_broadcast_into(esm_node_ctx *ctx, int32_t first, int32_t count, esm_tensor *out);
@@ -46,11 +52,12 @@ esm_status esm_broadcast_into(esm_node_ctx *ctx, int32_t first, int32_t count, e
  * (0 along a broadcast dim). esm_iter_coalesce drops size-1 dims and merges dims that are
  * contiguous for every operand, so the inner loop runs over the longest possible run. */
 #define ESM_ITER_MAX_OPS 4
+#define ESM_ITER_MAX_DIMS (2 * ESM_MAX_DIMS) /* repeat views each dim as (copies, size) */
 
 typedef struct esm_iter {
     int32_t ndim, nops;
-    int64_t shape[ESM_MAX_DIMS];
-    int64_t stride[ESM_ITER_MAX_OPS][ESM_MAX_DIMS];
+    int64_t shape[ESM_ITER_MAX_DIMS];
+    int64_t stride[ESM_ITER_MAX_OPS][ESM_ITER_MAX_DIMS];
     char *base[ESM_ITER_MAX_OPS];
 } esm_iter;
 

@@ -139,3 +139,55 @@ static esm_status permute_eval(esm_node_ctx *ctx)
 const esm_kernel esm_k_reshape = {"reshape", reshape_prepare, reshape_eval};
 const esm_kernel esm_k_expand = {"expand", expand_prepare, expand_eval};
 const esm_kernel esm_k_permute = {"permute", permute_prepare, permute_eval};
+
+/* ---- squeeze (attr dims), unsqueeze (attr dim), clone: copies with a new shape ----------- */
+static esm_status squeeze_prepare(esm_node_ctx *ctx)
+{
+    const esm_tensor *x;
+    const int64_t *dims;
+    int32_t count, k, d, drop[ESM_MAX_DIMS] = {0};
+    esm_tensor *out = ctx->outputs[0];
+    ESM_TRY(esm_check_arity(ctx, 1, 1));
+    ESM_TRY(esm_check_dtype(ctx, 0, ESM_ANY));
+    x = ctx->inputs[0];
+    ESM_TRY(esm_attr_ints(ctx, "dims", &dims, &count));
+    for (k = 0; k < count; k++) {
+        ESM_TRY(esm_normalize_dim(ctx, dims[k], x->ndim, &d));
+        if (x->ndim) drop[d] = x->shape[d] == 1;
+    }
+    out->dtype = x->dtype;
+    out->ndim = 0;
+    for (d = 0; d < x->ndim; d++)
+        if (!drop[d]) out->shape[out->ndim++] = x->shape[d];
+    return ESM_OK;
+}
+
+static esm_status unsqueeze_prepare(esm_node_ctx *ctx)
+{
+    const esm_tensor *x;
+    int64_t dim;
+    int32_t at, d;
+    esm_tensor *out = ctx->outputs[0];
+    ESM_TRY(esm_check_arity(ctx, 1, 1));
+    ESM_TRY(esm_check_dtype(ctx, 0, ESM_ANY));
+    x = ctx->inputs[0];
+    ESM_TRY(check_rank(ctx, x->ndim + 1));
+    ESM_TRY(esm_attr_int(ctx, "dim", 0, &dim));
+    ESM_TRY(esm_normalize_dim(ctx, dim, x->ndim + 1, &at));
+    out->dtype = x->dtype;
+    out->ndim = x->ndim + 1;
+    for (d = 0; d < out->ndim; d++) out->shape[d] = d < at ? x->shape[d] : d == at ? 1 : x->shape[d - 1];
+    return ESM_OK;
+}
+
+static esm_status clone_prepare(esm_node_ctx *ctx)
+{
+    ESM_TRY(esm_check_arity(ctx, 1, 1));
+    ESM_TRY(esm_check_dtype(ctx, 0, ESM_ANY));
+    esm_set_output(ctx->outputs[0], ctx->inputs[0]->dtype, ctx->inputs[0]->ndim, ctx->inputs[0]->shape);
+    return ESM_OK;
+}
+
+const esm_kernel esm_k_squeeze = {"squeeze", squeeze_prepare, reshape_eval};
+const esm_kernel esm_k_unsqueeze = {"unsqueeze", unsqueeze_prepare, reshape_eval};
+const esm_kernel esm_k_clone = {"clone", clone_prepare, reshape_eval};

@@ -203,3 +203,33 @@ esm_status esm_broadcast_into(esm_node_ctx *ctx, int32_t first, int32_t count, e
     for (d = 0; d < ndim; d++) out->shape[d] = shape[d];
     return ESM_OK;
 }
+
+esm_status esm_attr_pair(esm_node_ctx *ctx, const char *name, int64_t dflt, int64_t out[2])
+{
+    const int64_t *v;
+    int32_t n;
+    ESM_TRY(esm_attr_ints(ctx, name, &v, &n));
+    if (n == 0) out[0] = out[1] = dflt;
+    else if (n == 1) out[0] = out[1] = v[0];
+    else if (n == 2) out[0] = v[0], out[1] = v[1];
+    else return esm_kernel_fail(ctx, ESM_ERR_INVALID_MODEL, "attribute '%s' should hold 1 or 2 ints, got %d", name, (int)n);
+    return ESM_OK;
+}
+
+esm_status esm_attr_padding(esm_node_ctx *ctx, const char *name, int64_t out[4])
+{
+    const int64_t *v;
+    int32_t n, i;
+    ESM_TRY(esm_attr_ints(ctx, name, &v, &n));
+    if (n == 4) {
+        for (i = 0; i < 4; i++) out[i] = v[i];
+    } else if (n <= 2) {
+        out[0] = out[1] = n ? v[0] : 0;
+        out[2] = out[3] = n ? v[n - 1] : 0;
+    } else {
+        return esm_kernel_fail(ctx, ESM_ERR_INVALID_MODEL, "attribute '%s' should hold 2 or 4 ints, got %d", name, (int)n);
+    }
+    for (i = 0; i < 4; i++)
+        if (out[i] < 0) return esm_kernel_fail(ctx, ESM_ERR_INVALID_MODEL, "negative padding in '%s'", name);
+    return ESM_OK;
+}

@@ -3,7 +3,7 @@ import numpy as np
 
 import eager
 from jitscript import ScriptModule
-from jitscript.passes.constant_fold import fold_constants
+from jitscript.passes.constant_fold import fold_constants, fold_static_sizes
 
 from .helpers import check_pass
 
@@ -112,3 +112,51 @@ def test_folded_graph_computes_the_same():
     x = eager.tensor([0.5, 0.5])
     assert before(x).tolist() == after(x).tolist() == [2.5, -1.5]
     assert [n.op for n in after.graph.nodes()] == ["prim::param", "add"]
+
+
+def test_sizes_fixed_by_the_types_fold_and_the_batch_stays_dynamic():
+    check_pass(fold_static_sizes, '''\
+        graph(%x : Tensor(float32, [N, 4, 4])):
+          %zero : int = prim::constant[value=0]()
+          %one : int = prim::constant[value=1]()
+          %two : int = prim::constant[value=2]()
+          %n : int = prim::size(%x, %zero)
+          %c : int = prim::size(%x, %one)
+          %h : int = prim::size(%x, %two)
+          %nc : int = prim::mul(%n, %c)
+          %all : int = prim::mul(%nc, %h)
+          %rest : int = prim::floordiv(%all, %n)
+          %shape : Tuple[int, int] = prim::tuple_construct(%n, %rest)
+          %y : Tensor(float32, [N, 16]) = reshape[shape=$1](%x, %shape)
+          return (%y)
+        ''', '''\
+        graph(%x : Tensor(float32, [N, 4, 4])):
+          %zero : int = prim::constant[value=0]()
+          %n : int = prim::size(%x, %zero)
+          %rest : int = prim::constant[value=16]()
+          %shape : Tuple[int, int] = prim::tuple_construct(%n, %rest)
+          %y : Tensor(float32, [N, 16]) = reshape[shape=$1](%x, %shape)
+          return (%y)
+        ''')
+
+
+def test_a_concrete_batch_in_the_input_type_is_not_frozen():
+    graph = check_pass(fold_static_sizes, '''\
+        graph(%x : Tensor(float32, [2, 4, 4])):
+          %zero : int = prim::constant[value=0]()
+          %one : int = prim::constant[value=1]()
+          %n : int = prim::size(%x, %zero)
+          %c : int = prim::size(%x, %one)
+          %shape : Tuple[int, int, int] = prim::tuple_construct(%n, %c, %c)
+          %y : Tensor(float32, [2, 4, 4]) = reshape[shape=$1](%x, %shape)
+          return (%y)
+        ''', '''\
+        graph(%x : Tensor(float32, [2, 4, 4])):
+          %zero : int = prim::constant[value=0]()
+          %n : int = prim::size(%x, %zero)
+          %c : int = prim::constant[value=4]()
+          %shape : Tuple[int, int, int] = prim::tuple_construct(%n, %c, %c)
+          %y : Tensor(float32, [2, 4, 4]) = reshape[shape=$1](%x, %shape)
+          return (%y)
+        ''')
+    assert ScriptModule(graph)(eager.ones(5, 4, 4)).shape == (5, 4, 4)

@@ -53,16 +53,17 @@ def test_folded_linear_computes_the_same():
 
 
 def test_conv_without_bias_folds_and_computes_the_same():
-    text = '''\
+    geometry = "stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1), groups=1"
+    text = f'''\
 graph(%x : Tensor(float32, [N, 2, 5, 5])):
   %w : Tensor(float32, [4, 2, 3, 3]) = prim::param[name="conv.weight"]()
   %none : None = prim::constant[value=None]()
-  %y : Tensor(float32, [N, 4, 3, 3]) = conv2d[stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1](%x, %w, %none)
+  %y : Tensor(float32, [N, 4, 3, 3]) = conv2d[{geometry}](%x, %w, %none)
   %mean : Tensor(float32, [4]) = prim::param[name="bn.running_mean"]()
   %var : Tensor(float32, [4]) = prim::param[name="bn.running_var"]()
   %z : Tensor(float32, [N, 4, 3, 3]) = batch_norm[eps=0.001](%y, %mean, %var, %none, %none)
   return (%z)
-'''  # noqa: E501 - one IR node per line
+'''
     p = {"conv.weight": eager.randn(4, 2, 3, 3), "bn.running_mean": eager.randn(4), "bn.running_var": eager.rand(4) + 1}
     folded = fold_batchnorm(parse(text, p))
     assert [n.op for n in folded.nodes()] == ["prim::param", "prim::param", "conv2d"]

@@ -77,3 +77,25 @@ def test_reshape_chains_collapse_and_no_op_reshape_goes():
           %b : Tensor(float32, [3, 4]) = reshape[shape=(3, 4)](%x)
           return (%b)
         ''')
+
+
+def test_scalar_size_arithmetic_simplifies_but_int_float_mixes_stay():
+    check_pass(simplify, '''\
+        graph(%x : Tensor(float32, [N, 4])):
+          %zero : int = prim::constant[value=0]()
+          %one : int = prim::constant[value=1]()
+          %onef : float = prim::constant[value=1.0]()
+          %n : int = prim::size(%x, %zero)
+          %a : int = prim::mul(%one, %n)
+          %b : int = prim::floordiv(%a, %one)
+          %c : int = prim::add(%b, %zero)
+          %f : float = prim::mul(%c, %onef)
+          return (%c, %f)
+        ''', '''\
+        graph(%x : Tensor(float32, [N, 4])):
+          %zero : int = prim::constant[value=0]()
+          %onef : float = prim::constant[value=1.0]()
+          %n : int = prim::size(%x, %zero)
+          %f : float = prim::mul(%n, %onef)
+          return (%n, %f)
+        ''')

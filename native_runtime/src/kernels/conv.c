@@ -1,0 +1,285 @@
+/* conv.c - conv2d and conv_transpose2d over (N, C, H, W).
+ *
+ * Attributes (eager/ops/conv.py): stride and dilation (h, w); padding ((top, bottom), (left,
+ * right)) flattened to 4 ints; groups; conv_transpose2d also output_padding (h, w).
+ * float32: conv2d is im2col into scratch + one SGEMM per (image, group), with the 1x1 /
+ * stride-1 / unpadded case reading the input in place; conv_transpose2d is one SGEMM per
+ * (image, group) into columns + col2im. float64 runs a direct loop (correct, not tuned). */
+#include <string.h>
+
+#include "gemm.h"
+#include "kernels.h"
+#include "kutil.h"
+
+typedef struct conv_geom {
+    int64_t n, c, h, w;     /* input */
+    int64_t o, kh, kw;      /* output channels, kernel */
+    int64_t groups, cg, og; /* channels per group: in, out */
+    int64_t sh, sw, dh, dw, pt, pb, pl, pr, oph, opw;
+    int64_t oh, ow; /* output */
+} conv_geom;
+
+#define ALIGN64(x) (((x) + 63) & ~(size_t)63)
+
+static esm_status read_geometry(esm_node_ctx *ctx, conv_geom *g, int transposed)
+{
+    int64_t stride[2], dilation[2], pad[4], outpad[2] = {0, 0};
+    ESM_TRY(esm_attr_pair(ctx, "stride", 1, stride));
+    ESM_TRY(esm_attr_pair(ctx, "dilation", 1, dilation));
+    ESM_TRY(esm_attr_padding(ctx, "padding", pad));
+    ESM_TRY(esm_attr_int(ctx, "groups", 1, &g->groups));
+    if (transposed) ESM_TRY(esm_attr_pair(ctx, "output_padding", 0, outpad));
+    g->sh = stride[0], g->sw = stride[1], g->dh = dilation[0], g->dw = dilation[1];
+    g->pt = pad[0], g->pb = pad[1], g->pl = pad[2], g->pr = pad[3], g->oph = outpad[0], g->opw = outpad[1];
+    if (g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1 || g->groups < 1 || outpad[0] < 0 || outpad[1] < 0)
+        return esm_kernel_fail(ctx, ESM_ERR_INVALID_MODEL, "stride, dilation and groups must be positive");
+    return ESM_OK;
+}
+
+/* Shapes of x, w, bias against the geometry; fills the sizes and the output tensor. */
+static esm_status plan_conv(esm_node_ctx *ctx, conv_geom *g, int transposed)
+{
+    const esm_tensor *x, *w, *b;
+    esm_tensor *out = ctx->outputs[0];
+    char sx[96], sw[96];
+    ESM_TRY(esm_check_arity(ctx, 2, 3));
+    ESM_TRY(esm_check_dtype(ctx, 0, ESM_FLOATS));
+    ESM_TRY(esm_check_dtype(ctx, 1, ESM_FLOATS));
+    ESM_TRY(esm_check_same_dtype(ctx, 0));
+    ESM_TRY(read_geometry(ctx, g, transposed));
+    x = ctx->inputs[0], w = ctx->inputs[1], b = ctx->num_inputs > 2 ? ctx->inputs[2] : NULL;
+    if (x->ndim != 4 || w->ndim != 4)
+        return esm_kernel_fail(ctx, ESM_ERR_SHAPE, "expects a 4-d input and weight, got %s and %s",
+                               esm_shape_str(x, sx, sizeof sx), esm_shape_str(w, sw, sizeof sw));
+    g->n = x->shape[0], g->c = x->shape[1], g->h = x->shape[2], g->w = x->shape[3];
+    g->kh = w->shape[2], g->kw = w->shape[3];
+    g->cg = g->c / g->groups;
+    if (transposed) g->og = w->shape[1], g->o = g->og * g->groups;
+    else g->o = w->shape[0], g->og = g->o / g->groups;
+    if (g->c % g->groups || (transposed ? w->shape[0] != g->c : (g->o % g->groups || w->shape[1] != g->cg)))
+        return esm_kernel_fail(ctx, ESM_ERR_SHAPE, "input %s does not match weight %s with groups=%lld",
+                               esm_shape_str(x, sx, sizeof sx), esm_shape_str(w, sw, sizeof sw), (long long)g->groups);
+    if (b && (b->ndim != 1 || b->shape[0] != g->o))
+        return esm_kernel_fail(ctx, ESM_ERR_SHAPE, "bias %s does not match %lld output channels",
+                               esm_shape_str(b, sx, sizeof sx), (long long)g->o);
+    if (transposed) {
+        g->oh = (g->h - 1) * g->sh - g->pt - g->pb + g->dh * (g->kh - 1) + g->oph + 1;
+        g->ow = (g->w - 1) * g->sw - g->pl - g->pr + g->dw * (g->kw - 1) + g->opw + 1;
+    } else {
+        g->oh = (g->h + g->pt + g->pb - g->dh * (g->kh - 1) - 1) / g->sh + 1;
+        g->ow = (g->w + g->pl + g->pr - g->dw * (g->kw - 1) - 1) / g->sw + 1;
+    }
+    if (g->oh < 1 || g->ow < 1 || g->h + g->pt + g->pb < g->dh * (g->kh - 1) + 1 ||
+        g->w + g->pl + g->pr < g->dw * (g->kw - 1) + 1)
+        return esm_kernel_fail(ctx, ESM_ERR_SHAPE, "input %s is smaller than the kernel %s (after padding)",
+                               esm_shape_str(x, sx, sizeof sx), esm_shape_str(w, sw, sizeof sw));
+    out->dtype = x->dtype;
+    out->ndim = 4;
+    out->shape[0] = g->n, out->shape[1] = g->o, out->shape[2] = g->oh, out->shape[3] = g->ow;
+    return ESM_OK;
+}
+
+static int pointwise(const conv_geom *g)
+{
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && !(g->pt | g->pb | g->pl | g->pr);
+}
+
+/* ---- conv2d ---------------------------------------------------------------------------------- */
+/* cols[(c * kh + i) * kw + j][oy * ow + ox] = x[c][oy*sh - pt + i*dh][ox*sw - pl + j*dw] (0 outside). */
+static void im2col(const float *x, const conv_geom *g, float *cols)
+{
+    int64_t c, i, j, oy, ox;
+    for (c = 0; c < g->cg; c++)
+        for (i = 0; i < g->kh; i++)
+            for (j = 0; j < g->kw; j++) {
+                float *dst = cols + ((c * g->kh + i) * g->kw + j) * g->oh * g->ow;
+                for (oy = 0; oy < g->oh; oy++, dst += g->ow) {
+                    int64_t iy = oy * g->sh - g->pt + i * g->dh, x0 = j * g->dw - g->pl;
+                    const float *src = x + (c * g->h + iy) * g->w;
+                    if (iy < 0 || iy >= g->h) {
+                        memset(dst, 0, (size_t)g->ow * sizeof(float));
+                        continue;
+                    }
+                    for (ox = 0; ox < g->ow; ox++) {
+                        int64_t ix = x0 + ox * g->sw;
+                        dst[ox] = ix >= 0 && ix < g->w ? src[ix] : 0.0f;
+                    }
+                }
+            }
+}
+
+static size_t conv2d_scratch(const conv_geom *g)
+{
+    size_t cols = pointwise(g) ? 0 : (size_t)(g->cg * g->kh * g->kw * g->oh * g->ow) * sizeof(float);
+    return ALIGN64(cols) + esm_sgemm_scratch(g->og, g->oh * g->ow, g->cg * g->kh * g->kw);
+}
+
+static void conv2d_f32(const conv_geom *g, const float *x, const float *w, const float *b, float *y, void *scratch)
+{
+    float *cols = (float *)scratch;
+    void *gemm_scratch = (char *)scratch + ALIGN64(pointwise(g) ? 0 : (size_t)(g->cg * g->kh * g->kw * g->oh * g->ow) * sizeof(float));
+    int64_t n, grp, k = g->cg * g->kh * g->kw, plane = g->oh * g->ow;
+    esm_gemm mm;
+    memset(&mm, 0, sizeof mm);
+    mm.m = g->og, mm.n = plane, mm.k = k;
+    mm.a_rs = k, mm.a_cs = 1, mm.b_rs = plane, mm.b_cs = 1, mm.ldc = plane, mm.bias_per_row = 1;
+    for (n = 0; n < g->n; n++)
+        for (grp = 0; grp < g->groups; grp++) {
+            const float *xg = x + (n * g->c + grp * g->cg) * g->h * g->w;
+            if (!pointwise(g)) im2col(xg, g, cols);
+            mm.a = w + grp * g->og * k;
+            mm.b = pointwise(g) ? xg : cols;
+            mm.c = y + (n * g->o + grp * g->og) * plane;
+            mm.bias = b ? b + grp * g->og : NULL;
+            esm_sgemm(&mm, gemm_scratch);
+        }
+}
+
+static void conv2d_f64(const conv_geom *g, const double *x, const double *w, const double *b, double *y)
+{
+    int64_t n, o, oy, ox, c, i, j;
+    for (n = 0; n < g->n; n++)
+        for (o = 0; o < g->o; o++)
+            for (oy = 0; oy < g->oh; oy++)
+                for (ox = 0; ox < g->ow; ox++) {
+                    double acc = b ? b[o] : 0.0;
+                    int64_t grp = o / g->og;
+                    for (c = 0; c < g->cg; c++)
+                        for (i = 0; i < g->kh; i++) {
+                            int64_t iy = oy * g->sh - g->pt + i * g->dh;
+                            if (iy < 0 || iy >= g->h) continue;
+                            for (j = 0; j < g->kw; j++) {
+                                int64_t ix = ox * g->sw - g->pl + j * g->dw;
+                                if (ix < 0 || ix >= g->w) continue;
+                                acc += x[((n * g->c + grp * g->cg + c) * g->h + iy) * g->w + ix] *
+                                       w[((o * g->cg + c) * g->kh + i) * g->kw + j];
+                            }
+                        }
+                    y[((n * g->o + o) * g->oh + oy) * g->ow + ox] = acc;
+                }
+}
+
+static esm_status conv2d_prepare(esm_node_ctx *ctx)
+{
+    conv_geom g;
+    ESM_TRY(plan_conv(ctx, &g, 0));
+    if (ctx->inputs[0]->dtype == ESM_FLOAT32) ctx->scratch_bytes = conv2d_scratch(&g);
+    return ESM_OK;
+}
+
+static esm_status conv2d_eval(esm_node_ctx *ctx)
+{
+    const esm_tensor *x = ctx->inputs[0], *w = ctx->inputs[1], *b = ctx->num_inputs > 2 ? ctx->inputs[2] : NULL;
+    conv_geom g;
+    ESM_TRY(plan_conv(ctx, &g, 0));
+    if (x->dtype == ESM_FLOAT32)
+        conv2d_f32(&g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data, ctx->scratch);
+    else
+        conv2d_f64(&g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data);
+    return ESM_OK;
+}
+
+/* ---- conv_transpose2d ------------------------------------------------------------------------ */
+/* out[o][iy*sh - pt + i*dh][ix*sw - pl + j*dw] += cols[(o * kh + i) * kw + j][iy * w + ix]. */
+static void col2im(const float *cols, const conv_geom *g, float *out)
+{
+    int64_t o, i, j, iy, ix;
+    for (o = 0; o < g->og; o++)
+        for (i = 0; i < g->kh; i++)
+            for (j = 0; j < g->kw; j++) {
+                const float *src = cols + ((o * g->kh + i) * g->kw + j) * g->h * g->w;
+                for (iy = 0; iy < g->h; iy++) {
+                    int64_t oy = iy * g->sh - g->pt + i * g->dh;
+                    float *dst = out + (o * g->oh + oy) * g->ow;
+                    if (oy < 0 || oy >= g->oh) continue;
+                    for (ix = 0; ix < g->w; ix++) {
+                        int64_t ox = ix * g->sw - g->pl + j * g->dw;
+                        if (ox >= 0 && ox < g->ow) dst[ox] += src[iy * g->w + ix];
+                    }
+                }
+            }
+}
+
+static size_t transpose_scratch(const conv_geom *g)
+{
+    int64_t rows = g->og * g->kh * g->kw;
+    return ALIGN64((size_t)(rows * g->h * g->w) * sizeof(float)) + esm_sgemm_scratch(rows, g->h * g->w, g->cg);
+}
+
+static void add_channel_bias_f32(float *y, const float *b, int64_t n, int64_t channels, int64_t plane)
+{
+    int64_t i, c, p;
+    for (i = 0; i < n; i++)
+        for (c = 0; c < channels; c++)
+            for (p = 0; p < plane; p++) y[(i * channels + c) * plane + p] += b[c];
+}
+
+static void conv_transpose2d_f32(const conv_geom *g, const float *x, const float *w, const float *b, float *y,
+                                 void *scratch)
+{
+    int64_t rows = g->og * g->kh * g->kw, plane = g->h * g->w, n, grp;
+    float *cols = (float *)scratch;
+    void *gemm_scratch = (char *)scratch + ALIGN64((size_t)(rows * plane) * sizeof(float));
+    esm_gemm mm;
+    memset(&mm, 0, sizeof mm);
+    memset(y, 0, (size_t)(g->n * g->o * g->oh * g->ow) * sizeof(float));
+    /* cols = W_g^T (rows x cg) @ x_g (cg x plane); W is (C_in, og, kh, kw) */
+    mm.m = rows, mm.n = plane, mm.k = g->cg;
+    mm.a_rs = 1, mm.a_cs = rows, mm.b_rs = plane, mm.b_cs = 1, mm.ldc = plane, mm.c = cols;
+    for (n = 0; n < g->n; n++)
+        for (grp = 0; grp < g->groups; grp++) {
+            mm.a = w + grp * g->cg * rows;
+            mm.b = x + (n * g->c + grp * g->cg) * plane;
+            esm_sgemm(&mm, gemm_scratch);
+            col2im(cols, g, y + (n * g->o + grp * g->og) * g->oh * g->ow);
+        }
+    if (b) add_channel_bias_f32(y, b, g->n, g->o, g->oh * g->ow);
+}
+
+static void conv_transpose2d_f64(const conv_geom *g, const double *x, const double *w, const double *b, double *y)
+{
+    int64_t n, ci, iy, ix, o, i, j, plane = g->oh * g->ow;
+    for (n = 0; n < g->n * g->o * plane; n++) y[n] = 0.0;
+    for (n = 0; n < g->n; n++)
+        for (ci = 0; ci < g->c; ci++)
+            for (iy = 0; iy < g->h; iy++)
+                for (ix = 0; ix < g->w; ix++) {
+                    double v = x[((n * g->c + ci) * g->h + iy) * g->w + ix];
+                    int64_t grp = ci / g->cg;
+                    for (o = 0; o < g->og; o++)
+                        for (i = 0; i < g->kh; i++)
+                            for (j = 0; j < g->kw; j++) {
+                                int64_t oy = iy * g->sh - g->pt + i * g->dh, ox = ix * g->sw - g->pl + j * g->dw;
+                                if (oy < 0 || oy >= g->oh || ox < 0 || ox >= g->ow) continue;
+                                y[((n * g->o + grp * g->og + o) * g->oh + oy) * g->ow + ox] +=
+                                    v * w[((ci * g->og + o) * g->kh + i) * g->kw + j];
+                            }
+                }
+    if (b)
+        for (n = 0; n < g->n; n++)
+            for (o = 0; o < g->o; o++)
+                for (i = 0; i < plane; i++) y[(n * g->o + o) * plane + i] += b[o];
+}
+
+static esm_status conv_transpose2d_prepare(esm_node_ctx *ctx)
+{
+    conv_geom g;
+    ESM_TRY(plan_conv(ctx, &g, 1));
+    if (ctx->inputs[0]->dtype == ESM_FLOAT32) ctx->scratch_bytes = transpose_scratch(&g);
+    return ESM_OK;
+}
+
+static esm_status conv_transpose2d_eval(esm_node_ctx *ctx)
+{
+    const esm_tensor *x = ctx->inputs[0], *w = ctx->inputs[1], *b = ctx->num_inputs > 2 ? ctx->inputs[2] : NULL;
+    conv_geom g;
+    ESM_TRY(plan_conv(ctx, &g, 1));
+    if (x->dtype == ESM_FLOAT32)
+        conv_transpose2d_f32(&g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data, ctx->scratch);
+    else
+        conv_transpose2d_f64(&g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data);
+    return ESM_OK;
+}
+
+const esm_kernel esm_k_conv2d = {"conv2d", conv2d_prepare, conv2d_eval};
+const esm_kernel esm_k_conv_transpose2d = {"conv_transpose2d", conv_transpose2d_prepare, conv_transpose2d_eval};

@@ -1,0 +1,171 @@
+/* pool.c - max_pool2d (values and the flat index of each maximum in its H*W plane) and
+ * avg_pool2d over (N, C, H, W); attributes as eager/ops/pooling.py: kernel, stride, padding,
+ * dilation (h, w pairs), ceil_mode, and for avg_pool2d count_include_pad and divisor_override.
+ * Padded positions never win a max (PyTorch pads with -inf). */
+
+#include "kernels.h"
+#include "kutil.h"
+
+typedef struct pool_geom {
+    int64_t planes, h, w, oh, ow;
+    int64_t kh, kw, sh, sw, ph, pw, dh, dw;
+    int64_t ceil_mode, count_include_pad, divisor;
+} pool_geom;
+
+/* PyTorch's output length: with ceil_mode the last window must start inside the input or its
+ * left padding. */
+static int64_t pool_out(int64_t size, int64_t k, int64_t s, int64_t p, int64_t d, int64_t ceil_mode)
+{
+    int64_t span = size + 2 * p - d * (k - 1) - 1, out;
+    if (span < 0) return 0;
+    out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    if (ceil_mode && (out - 1) * s >= size + p) out--;
+    return out;
+}
+
+static esm_status plan_pool(esm_node_ctx *ctx, pool_geom *g, int is_max)
+{
+    const esm_tensor *x;
+    esm_tensor *out = ctx->outputs[0];
+    int64_t kernel[2], stride[2], pad[2], dil[2] = {1, 1};
+    char sx[96];
+    ESM_TRY(esm_check_arity(ctx, 1, 1));
+    ESM_TRY(esm_check_dtype(ctx, 0, is_max ? ESM_NUMERIC : ESM_FLOATS));
+    x = ctx->inputs[0];
+    ESM_TRY(esm_attr_pair(ctx, "kernel", 0, kernel));
+    ESM_TRY(esm_attr_pair(ctx, "stride", 0, stride));
+    ESM_TRY(esm_attr_pair(ctx, "padding", 0, pad));
+    if (is_max) ESM_TRY(esm_attr_pair(ctx, "dilation", 1, dil));
+    ESM_TRY(esm_attr_int(ctx, "ceil_mode", 0, &g->ceil_mode));
+    ESM_TRY(esm_attr_int(ctx, "count_include_pad", 1, &g->count_include_pad));
+    ESM_TRY(esm_attr_int(ctx, "divisor_override", 0, &g->divisor));
+    if (stride[0] == 0) stride[0] = kernel[0], stride[1] = kernel[1];
+    if (kernel[0] < 1 || kernel[1] < 1 || stride[0] < 1 || stride[1] < 1 || dil[0] < 1 || dil[1] < 1 ||
+        pad[0] < 0 || pad[1] < 0 || 2 * pad[0] > kernel[0] || 2 * pad[1] > kernel[1])
+        return esm_kernel_fail(ctx, ESM_ERR_INVALID_MODEL, "bad pooling geometry (kernel %lldx%lld, padding %lldx%lld)",
+                               (long long)kernel[0], (long long)kernel[1], (long long)pad[0], (long long)pad[1]);
+    if (x->ndim != 4)
+        return esm_kernel_fail(ctx, ESM_ERR_SHAPE, "expects a 4-d input (N, C, H, W), got %s",
+                               esm_shape_str(x, sx, sizeof sx));
+    g->planes = x->shape[0] * x->shape[1], g->h = x->shape[2], g->w = x->shape[3];
+    g->kh = kernel[0], g->kw = kernel[1], g->sh = stride[0], g->sw = stride[1];
+    g->ph = pad[0], g->pw = pad[1], g->dh = dil[0], g->dw = dil[1];
+    g->oh = pool_out(g->h, g->kh, g->sh, g->ph, g->dh, g->ceil_mode);
+    g->ow = pool_out(g->w, g->kw, g->sw, g->pw, g->dw, g->ceil_mode);
+    if (g->oh < 1 || g->ow < 1)
+        return esm_kernel_fail(ctx, ESM_ERR_SHAPE, "input %s is smaller than the %lldx%lld window",
+                               esm_shape_str(x, sx, sizeof sx), (long long)g->kh, (long long)g->kw);
+    esm_set_output(out, x->dtype, 4, x->shape);
+    out->shape[2] = g->oh, out->shape[3] = g->ow;
+    if (is_max) {
+        if (ctx->num_outputs < 2) return esm_kernel_fail(ctx, ESM_ERR_INVALID_MODEL, "needs 2 outputs");
+        esm_set_output(ctx->outputs[1], ESM_INT64, 4, out->shape);
+    }
+    return ESM_OK;
+}
+
+/* ---- max_pool2d ------------------------------------------------------------------------------ */
+#define MAX_POOL(NAME, T)                                                                              \
+    static void NAME(const pool_geom *g, const T *x, T *y, int64_t *index)                             \
+    {                                                                                                  \
+        int64_t p, oy, ox, i, j;                                                                       \
+        for (p = 0; p < g->planes; p++, x += g->h * g->w)                                              \
+            for (oy = 0; oy < g->oh; oy++)                                                             \
+                for (ox = 0; ox < g->ow; ox++, y++, index++) {                                         \
+                    int64_t best = -1;                                                                 \
+                    T top = 0;                                                                         \
+                    for (i = 0; i < g->kh; i++) {                                                      \
+                        int64_t iy = oy * g->sh - g->ph + i * g->dh;                                   \
+                        if (iy < 0 || iy >= g->h) continue;                                            \
+                        for (j = 0; j < g->kw; j++) {                                                  \
+                            int64_t ix = ox * g->sw - g->pw + j * g->dw, at = iy * g->w + ix;          \
+                            T v;                                                                       \
+                            if (ix < 0 || ix >= g->w) continue;                                        \
+                            v = x[at];                                                                 \
+                            /* first maximum wins; a NaN wins and stays (NumPy's argmax) */          \
+                            if (best < 0 || (top == top && (v > top || v != v))) best = at, top = v;   \
+                        }                                                                              \
+                    }                                                                                  \
+                    *y = top;                                                                          \
+                    *index = best;                                                                     \
+                }                                                                                      \
+    }
+MAX_POOL(max_pool_f32, float)
+MAX_POOL(max_pool_f64, double)
+MAX_POOL(max_pool_i32, int32_t)
+MAX_POOL(max_pool_i64, int64_t)
+
+static esm_status max_pool2d_prepare(esm_node_ctx *ctx)
+{
+    pool_geom g;
+    return plan_pool(ctx, &g, 1);
+}
+
+static esm_status max_pool2d_eval(esm_node_ctx *ctx)
+{
+    const esm_tensor *x = ctx->inputs[0];
+    void *y = ctx->outputs[0]->data;
+    int64_t *index = (int64_t *)ctx->outputs[1]->data;
+    pool_geom g;
+    ESM_TRY(plan_pool(ctx, &g, 1));
+    switch (x->dtype) {
+    case ESM_FLOAT32: max_pool_f32(&g, x->data, y, index); break;
+    case ESM_FLOAT64: max_pool_f64(&g, x->data, y, index); break;
+    case ESM_INT32: max_pool_i32(&g, x->data, y, index); break;
+    default: max_pool_i64(&g, x->data, y, index); break;
+    }
+    return ESM_OK;
+}
+
+/* ---- avg_pool2d ------------------------------------------------------------------------------ */
+/* The divisor of one window (eager/ops/pooling.py _divisor). */
+static double window_count(const pool_geom *g, int64_t oy, int64_t ox)
+{
+    int64_t y0 = oy * g->sh - g->ph, x0 = ox * g->sw - g->pw;
+    int64_t y1 = y0 + g->kh < g->h + g->ph ? y0 + g->kh : g->h + g->ph;
+    int64_t x1 = x0 + g->kw < g->w + g->pw ? x0 + g->kw : g->w + g->pw;
+    if (g->divisor) return (double)g->divisor;
+    if (!g->count_include_pad) {
+        y0 = y0 < 0 ? 0 : y0, x0 = x0 < 0 ? 0 : x0;
+        y1 = y1 > g->h ? g->h : y1, x1 = x1 > g->w ? g->w : x1;
+    }
+    return (double)((y1 - y0) * (x1 - x0));
+}
+
+#define AVG_POOL(NAME, T)                                                                     \
+    static void NAME(const pool_geom *g, const T *x, T *y)                                    \
+    {                                                                                         \
+        int64_t p, oy, ox, iy, ix;                                                            \
+        for (p = 0; p < g->planes; p++, x += g->h * g->w)                                     \
+            for (oy = 0; oy < g->oh; oy++)                                                    \
+                for (ox = 0; ox < g->ow; ox++, y++) {                                         \
+                    int64_t y0 = oy * g->sh - g->ph, x0 = ox * g->sw - g->pw;                 \
+                    int64_t y1 = y0 + g->kh, x1 = x0 + g->kw;                                 \
+                    double sum = 0;                                                           \
+                    for (iy = y0 < 0 ? 0 : y0; iy < (y1 < g->h ? y1 : g->h); iy++)            \
+                        for (ix = x0 < 0 ? 0 : x0; ix < (x1 < g->w ? x1 : g->w); ix++)        \
+                            sum += x[iy * g->w + ix];                                         \
+                    *y = (T)(sum / window_count(g, oy, ox));                                  \
+                }                                                                             \
+    }
+AVG_POOL(avg_pool_f32, float)
+AVG_POOL(avg_pool_f64, double)
+
+static esm_status avg_pool2d_prepare(esm_node_ctx *ctx)
+{
+    pool_geom g;
+    return plan_pool(ctx, &g, 0);
+}
+
+static esm_status avg_pool2d_eval(esm_node_ctx *ctx)
+{
+    const esm_tensor *x = ctx->inputs[0];
+    pool_geom g;
+    ESM_TRY(plan_pool(ctx, &g, 0));
+    if (x->dtype == ESM_FLOAT32) avg_pool_f32(&g, x->data, ctx->outputs[0]->data);
+    else avg_pool_f64(&g, x->data, ctx->outputs[0]->data);
+    return ESM_OK;
+}
+
+const esm_kernel esm_k_max_pool2d = {"max_pool2d", max_pool2d_prepare, max_pool2d_eval};
+const esm_kernel esm_k_avg_pool2d = {"avg_pool2d", avg_pool2d_prepare, avg_pool2d_eval};

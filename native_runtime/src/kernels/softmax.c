@@ -1,0 +1,82 @@
+/* softmax.c - softmax and log_softmax along one dim (attr `dim`), from x - max(x) so exp
+ * never overflows. The tensor is viewed as (outer, length, inner); each (outer, inner) lane
+ * is one strided row. A NaN anywhere in a lane makes the whole lane NaN, as the eager op. */
+#include <math.h>
+
+#include "kernels.h"
+#include "kutil.h"
+
+typedef struct lanes {
+    int64_t outer, length, inner;
+} lanes;
+
+static esm_status plan_lanes(esm_node_ctx *ctx, lanes *l)
+{
+    const esm_tensor *x = ctx->inputs[0];
+    int64_t dim;
+    int32_t d, axis;
+    ESM_TRY(esm_attr_int(ctx, "dim", -1, &dim));
+    ESM_TRY(esm_normalize_dim(ctx, dim, x->ndim, &axis));
+    l->outer = l->inner = 1;
+    l->length = x->ndim ? x->shape[axis] : 1;
+    for (d = 0; d < x->ndim; d++) {
+        if (d < axis) l->outer *= x->shape[d];
+        if (d > axis) l->inner *= x->shape[d];
+    }
+    return ESM_OK;
+}
+
+static esm_status softmax_prepare(esm_node_ctx *ctx)
+{
+    lanes l;
+    ESM_TRY(esm_check_arity(ctx, 1, 1));
+    ESM_TRY(esm_check_dtype(ctx, 0, ESM_FLOATS));
+    ESM_TRY(plan_lanes(ctx, &l));
+    esm_set_output(ctx->outputs[0], ctx->inputs[0]->dtype, ctx->inputs[0]->ndim, ctx->inputs[0]->shape);
+    return ESM_OK;
+}
+
+/* One lane: softmax (log = 0) or log_softmax (log = 1). */
+#define SOFTMAX_LANES(NAME, T, EXP, LOG)                                                      \
+    static void NAME(const lanes *l, const T *x, T *y, int log_form)                         \
+    {                                                                                        \
+        int64_t o, i, k, s = l->inner;                                                       \
+        for (o = 0; o < l->outer; o++)                                                       \
+            for (i = 0; i < l->inner; i++) {                                                 \
+                const T *xs = x + o * l->length * s + i;                                     \
+                T *ys = y + o * l->length * s + i;                                           \
+                T top = xs[0], total = 0;                                                    \
+                for (k = 1; k < l->length; k++)                                              \
+                    if (xs[k * s] > top || xs[k * s] != xs[k * s]) top = xs[k * s];          \
+                for (k = 0; k < l->length; k++) {                                            \
+                    T e = EXP(xs[k * s] - top);                                              \
+                    if (!log_form) ys[k * s] = e;                                            \
+                    total += e;                                                              \
+                }                                                                            \
+                if (log_form) {                                                              \
+                    T shift = top + LOG(total);                                              \
+                    for (k = 0; k < l->length; k++) ys[k * s] = xs[k * s] - shift;          \
+                } else {                                                                     \
+                    T inv = (T)1 / total;                                                    \
+                    for (k = 0; k < l->length; k++) ys[k * s] *= inv;                        \
+                }                                                                            \
+            }                                                                                \
+    }
+SOFTMAX_LANES(softmax_f32, float, expf, logf)
+SOFTMAX_LANES(softmax_f64, double, exp, log)
+
+static esm_status run(esm_node_ctx *ctx, int log_form)
+{
+    const esm_tensor *x = ctx->inputs[0];
+    lanes l;
+    ESM_TRY(plan_lanes(ctx, &l));
+    if (x->dtype == ESM_FLOAT32) softmax_f32(&l, x->data, ctx->outputs[0]->data, log_form);
+    else softmax_f64(&l, x->data, ctx->outputs[0]->data, log_form);
+    return ESM_OK;
+}
+
+static esm_status softmax_eval(esm_node_ctx *ctx) { return run(ctx, 0); }
+static esm_status log_softmax_eval(esm_node_ctx *ctx) { return run(ctx, 1); }
+
+const esm_kernel esm_k_softmax = {"softmax", softmax_prepare, softmax_eval};
+const esm_kernel esm_k_log_softmax = {"log_softmax", softmax_prepare, log_softmax_eval};
