@@ -126,9 +126,11 @@ class Tracer(OpObserver):
 
     # ---- values --------------------------------------------------------------------------------
     def bind(self, tensor: Tensor, value: Value) -> None:
+        """`tensor` now holds `value`."""
         self.values[id(tensor)] = (tensor, value)
 
     def add_input(self, tensor: Tensor, name: str) -> Value:
+        """A graph input for example tensor `tensor`."""
         value = self.block.add_param(tensor_type(tensor), name)
         self.bind(tensor, value)
         return value
@@ -172,10 +174,12 @@ class Tracer(OpObserver):
         return self.add("prim::scalar_tensor", [number], {"dtype": tensor.dtype}, [tensor_type(tensor)]).output
 
     def add(self, op: str, inputs: list[Value], attrs: dict, types: list, names=None):
+        """Append a node located at the user's current line."""
         path, line = _location()
         return self.block.add_node(op, inputs, attrs, types, f"{os.path.basename(path)}:{line}", names=names)
 
     def constant(self, value) -> Value:
+        """A `prim::constant` node's value."""
         return self.add("prim::constant", [], {"value": value}, [constant_type(value)]).output
 
     def scalar_value(self, x) -> Value:
@@ -183,6 +187,7 @@ class Tracer(OpObserver):
         return x._ir_value if isinstance(x, TracedScalar) else self.constant(x)
 
     def scalar_op(self, op: str, inputs: list[Value], result):
+        """Record a scalar op; returns the Python result as a traced number (bools are plain)."""
         out = self.add(op, inputs, {}, [scalar_result_type(op, [v.type for v in inputs])]).output
         if isinstance(result, bool):
             return result
@@ -266,6 +271,7 @@ class Tracer(OpObserver):
         return unique
 
     def wrap_output(self, out, value: Value):
+        """`out` of an embedded graph, tied to its IR value `value`."""
         if isinstance(out, Tensor):
             self.bind(out, value)
             return out
@@ -275,6 +281,7 @@ class Tracer(OpObserver):
 
 
 def tensor_type(t: Tensor) -> TensorType:
+    """The concrete type of an example tensor."""
     return TensorType(t.dtype, tuple(t.data.shape))
 
 
