@@ -176,3 +176,17 @@ def test_module_parameters_keep_their_names_and_are_shared():
     with eager.no_grad():
         model[0].bias.data[...] = 5.0
     np.testing.assert_allclose(sm(eager.zeros(1, 3)).detach().numpy(), [[5.0, 5.0]])
+
+
+def test_interpreted_graph_is_differentiable_like_eager():
+    from eager import nn
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)).eval()
+    x = eager.randn(5, 3)
+    sm = trace(model, x)
+    model(x).sum().backward()
+    want = [p.grad.numpy().copy() for p in model.parameters()]
+    model.zero_grad()
+    sm(x).sum().backward()
+    for p, w in zip(model.parameters(), want):
+        np.testing.assert_allclose(p.grad.numpy(), w, rtol=1e-6)
