@@ -319,9 +319,10 @@ def trace(model: Callable, example_inputs, *, dynamic_batch: bool = False, check
                       "with their training behaviour; call model.eval() first to trace for inference",
                       TracerWarning, stacklevel=2)
     graph = _record(model, inputs)
+    from .passes.cse import eliminate_common_subexpressions
     from .passes.dce import eliminate_dead_code
 
-    eliminate_dead_code(graph)
+    eliminate_dead_code(eliminate_common_subexpressions(graph))  # drop the sizes nobody used
     name = type(model).__name__ if hasattr(model, "named_parameters") else getattr(model, "__name__", "forward")
     module = ScriptModule(graph, name)
     if dynamic_batch:
@@ -345,15 +346,35 @@ def _record(model: Callable, inputs: tuple) -> Graph:
     params = _input_names(model, len(inputs))
     for x, name in zip(inputs, params):
         tracer.add_input(x, name)
+    hooks = _name_submodule_outputs(model, tracer)
     TRACERS.append(tracer)
     try:
         with no_grad():
             result = model(*inputs)
     finally:
         TRACERS.remove(tracer)
+        for handle in hooks:
+            handle.remove()
     results = result if isinstance(result, tuple) else (result,)
     tracer.block.returns = [_output_value(tracer, r) for r in results]
     return tracer.graph
+
+
+def _name_submodule_outputs(model, tracer: Tracer) -> list:
+    """Forward hooks naming each submodule's output value after the submodule (`%fc1`,
+    `%layer_self_attn`), so the traced graph reads like the model; the innermost module wins."""
+    if not hasattr(model, "named_modules"):
+        return []
+
+    def hook(name: str):
+        def name_output(module, args, out):
+            entry = tracer.values.get(id(out)) if isinstance(out, Tensor) else None
+            if entry is not None and entry[0] is out and entry[1].node is not None and entry[1].name is None:
+                entry[1].name = name.replace(".", "_")
+
+        return name_output
+
+    return [m.register_forward_hook(hook(name)) for name, m in model.named_modules() if name]
 
 
 def _output_value(tracer: Tracer, out) -> Value:

@@ -190,3 +190,13 @@ def test_interpreted_graph_is_differentiable_like_eager():
     sm(x).sum().backward()
     for p, w in zip(model.parameters(), want):
         np.testing.assert_allclose(p.grad.numpy(), w, rtol=1e-6)
+
+
+def test_submodule_outputs_are_named_after_the_submodules():
+    from eager import nn
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Dropout(0.1), nn.Linear(4, 1)).eval()
+    code = trace(model, eager.randn(2, 3)).code
+    assert "%0 : Tensor(float32, [2, 4]) = linear(" in code
+    assert "%1 : Tensor(float32, [2, 4]) = relu(%0)" in code
+    assert "%3 : Tensor(float32, [2, 1]) = linear(%1," in code
