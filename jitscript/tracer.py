@@ -25,6 +25,9 @@ from eager.tensor import Tensor
 from .interpreter import Interpreter
 from .ir import Block, Graph, InputAttr, Value, clone_block
 from .module import ScriptModule
+from .passes.cse import eliminate_common_subexpressions
+from .passes.dce import eliminate_dead_code
+from .passes.shape_inference import infer_shapes
 from .prims import constant_type, scalar_result_type
 from .types import IntType, ListType, TensorType, TupleType
 
@@ -319,9 +322,6 @@ def trace(model: Callable, example_inputs, *, dynamic_batch: bool = False, check
                       "with their training behaviour; call model.eval() first to trace for inference",
                       TracerWarning, stacklevel=2)
     graph = _record(model, inputs)
-    from .passes.cse import eliminate_common_subexpressions
-    from .passes.dce import eliminate_dead_code
-
     eliminate_dead_code(eliminate_common_subexpressions(graph))  # drop the sizes nobody used
     name = type(model).__name__ if hasattr(model, "named_parameters") else getattr(model, "__name__", "forward")
     module = ScriptModule(graph, name)
@@ -405,8 +405,6 @@ def _input_names(model: Callable, count: int) -> list[str]:
 
 def _make_batch_symbolic(graph: Graph) -> None:
     """Mark dim 0 of every input as `N` and re-derive all types from the registry's shape rules."""
-    from .passes.shape_inference import infer_shapes
-
     for v in graph.inputs:
         if isinstance(v.type, TensorType) and v.type.shape:
             v.type = TensorType(v.type.dtype, ("N",) + v.type.shape[1:])
