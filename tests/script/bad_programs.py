@@ -253,3 +253,12 @@ def list_of_mixed_types(x):
 def constructs_exception(x):
     e = ValueError("bad")
     return x
+
+
+def in_place_method(x):
+    x.add_(1.0)
+    return x
+
+
+def leaves_the_graph(x):
+    return x.numpy()
