@@ -211,6 +211,11 @@ ERRORS = [
      'x.numpy() is not supported in script',
      'x.numpy()',
      'script computes on tensors; return the tensor instead'),
+    ('in_place_function',
+     1,
+     'zeros_ modifies its tensor argument in place',
+     'nn.init.zeros_(x)',
+     'use the out-of-place form (e.g. inplace=False)'),
     ('constructs_exception',
      1,
      'constructing ValueError is not supported in script',
@@ -218,7 +223,7 @@ ERRORS = [
      'exceptions can only be raised: raise ValueError("message")'),
 ]
 
-EXAMPLE_INPUTS = {"shape_mismatch": (eager.ones(2, 3), eager.ones(4, 5))}
+EXAMPLE_INPUTS = {"shape_mismatch": (eager.ones(2, 3), eager.ones(4, 5)), "in_place_function": (eager.ones(2, 3),)}
 
 
 def compile_error(name: str) -> ScriptError:
