@@ -90,6 +90,8 @@ def eager_function(c, fn, args: list, kwargs: dict, where, name: str | None = No
     run when every tensor argument has a static shape (exact, see record_call.py); binding the
     registry op's own arguments, for ops whose wrapper passes arguments through unchanged."""
     name = name or fn.__name__
+    if getattr(fn, "__module__", "") == "eager.random":
+        raise c.unsupported(f"drawing random numbers (eager.{name})", where, "pass the random tensor in as an argument")
     if name in _SPECIAL:
         return _SPECIAL[name](c, args[0], args[1:], kwargs, where)
     if recordable(args, kwargs):

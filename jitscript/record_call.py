@@ -16,6 +16,7 @@ import warnings
 
 from eager.autograd.grad_mode import no_grad
 from eager.ops.dispatch import TRACERS
+from eager.random import default_generator
 from eager.tensor import Tensor
 
 from .diagnostics import ScriptError
@@ -64,6 +65,7 @@ def record_call(c, fn, args: list, kwargs: dict, where) -> SV:
     py_kwargs = {k: _stand_in(v, tracer, stand_ins) for k, v in kwargs.items()}
     first_new = len(c.s.block.nodes)
     name = getattr(fn, "__name__", "call")
+    rng_state = default_generator.get_state()
     TRACERS.append(tracer)
     try:
         with warnings.catch_warnings(), no_grad():
@@ -76,6 +78,9 @@ def record_call(c, fn, args: list, kwargs: dict, where) -> SV:
                           "check the shapes and arguments of this call") from None
     finally:
         TRACERS.remove(tracer)
+    if default_generator.get_state() != rng_state:
+        raise ScriptError(f"{name} draws random numbers, which script cannot record", c.loc(where),
+                          "script the model in eval() mode, or pass the random tensor in")
     for tensor, value in stand_ins:
         if tracer.value_of(tensor) is not value or tensor._version[0] != 0:
             raise ScriptError(f"{name} modifies its tensor argument in place", c.loc(where),

@@ -216,6 +216,11 @@ ERRORS = [
      'zeros_ modifies its tensor argument in place',
      'nn.init.zeros_(x)',
      'use the out-of-place form (e.g. inplace=False)'),
+    ('draws_random_numbers',
+     1,
+     'drawing random numbers (eager.randn_like) is not supported in script',
+     'eager.randn_like(x)',
+     'pass the random tensor in as an argument'),
     ('constructs_exception',
      1,
      'constructing ValueError is not supported in script',
@@ -277,3 +282,11 @@ def test_nothing_runs_before_the_error():
 
 def lambda_user(x):
     return (lambda v: v)(x)
+
+
+def test_a_recorded_call_that_draws_random_numbers_is_rejected():
+    def noisy(x):
+        return eager.nn.functional.dropout(x, 0.5, True)
+
+    with pytest.raises(ScriptError, match="dropout in training mode is not supported in script"):
+        jitscript.script(noisy, example_inputs=(eager.ones(2, 3),))
