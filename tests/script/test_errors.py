@@ -284,7 +284,7 @@ def lambda_user(x):
     return (lambda v: v)(x)
 
 
-def test_a_recorded_call_that_draws_random_numbers_is_rejected():
+def test_dropout_in_training_mode_is_rejected():
     def noisy(x):
         return eager.nn.functional.dropout(x, 0.5, True)
 
