@@ -17,7 +17,7 @@ import export
 import jitscript
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from digits.train import DEFAULT_OUT, _stack, load_splits, train_digits  # noqa: E402
+from digits.train import DEFAULT_OUT, stack_subset, load_splits, train_digits  # noqa: E402
 
 
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"   eager test accuracy {result.test_accuracy:.4f} ({result.seconds:.1f} s)")
 
     _, test_set = load_splits(0)
-    images, labels = _stack(test_set)
+    images, labels = stack_subset(test_set)
     with eager.no_grad():
         eager_logits = model(images).numpy()
     x, y = images.numpy(), labels.numpy()
