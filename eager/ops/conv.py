@@ -10,9 +10,9 @@ kernels):
 
 Kernels are im2col through stride tricks (a copy-free window view, one copy into columns) and
 one matrix product per group; col2im is one strided add per kernel offset. Attributes share
-one layout: `stride`, `dilation` are (h, w) pairs, `padding` is (top, bottom, left, right) (flat
-ints, as the file format stores attributes; the C kernels read this order) so that PyTorch's
-asymmetric "same" padding is exact.
+one layout: `stride`, `dilation` are (h, w) pairs, `padding` is (top, left, bottom, right) (ONNX's
+order; flat ints, as the file format stores attributes) so that PyTorch's asymmetric "same"
+padding is exact.
 """
 from __future__ import annotations
 
@@ -39,18 +39,15 @@ def transpose_out_size(size, kernel: int, stride: int, pad: tuple, dilation: int
 
 
 def sides(padding: tuple) -> tuple:
-    """((top, bottom), (left, right)) of a (top, bottom, left, right) padding attribute (that
-    nested form itself is accepted too: it flattens to the same ints in the file)."""
-    if len(padding) == 2:
-        return tuple(tuple(pair) for pair in padding)
-    top, bottom, left, right = padding
+    """((top, bottom), (left, right)) of a (top, left, bottom, right) padding attribute."""
+    top, left, bottom, right = padding
     return (top, bottom), (left, right)
 
 
 def flat_padding(pairs) -> tuple:
-    """The (top, bottom, left, right) attribute of ((top, bottom), (left, right))."""
+    """The (top, left, bottom, right) attribute of ((top, bottom), (left, right))."""
     (top, bottom), (left, right) = pairs
-    return (top, bottom, left, right)
+    return (top, left, bottom, right)
 
 
 def _check_channels(op: str, x_shape: tuple, w_shape: tuple, groups: int, transposed: bool) -> None:
@@ -256,7 +253,7 @@ def pair_arg(op: str, name: str, value) -> tuple:
 
 
 def _padding(op: str, padding, kernel: tuple, dilation: tuple, stride: tuple) -> tuple:
-    """The (top, bottom, left, right) attribute for an int, a pair, "valid" or "same" (as
+    """The (top, left, bottom, right) attribute for an int, a pair, "valid" or "same" (as
     PyTorch: the odd pixel of an even receptive field goes at the end)."""
     if padding == "valid":
         return (0, 0, 0, 0)
@@ -267,7 +264,7 @@ def _padding(op: str, padding, kernel: tuple, dilation: tuple, stride: tuple) ->
         return flat_padding([(s // 2, s - s // 2) for s in spans])
     if isinstance(padding, str):
         raise OpError(op, f"padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
-    return flat_padding([(p, p) for p in pair_arg(op, "padding", padding)])
+    return pair_arg(op, "padding", padding) * 2
 
 
 def batched(op: str, input, spatial: int):
@@ -307,7 +304,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     if isinstance(padding, str):
         pad = _padding("conv1d", padding, (1,) + weight.data.shape[2:], (1, _single(dilation)), (1, _single(stride)))
     else:
-        pad = (0, 0, _single(padding), _single(padding))
+        pad = (0, _single(padding), 0, _single(padding))
     x4 = x.reshape(x.shape[:2] + (1,) + x.shape[2:])
     w4 = weight.reshape(weight.shape[:2] + (1,) + weight.shape[2:])
     out = apply(CONV2D, (x4, w4, bias), {"stride": (1, _single(stride)), "padding": pad,
@@ -332,7 +329,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                       f"{stride} or dilation {dilation}")
     if weight.ndim != 4:
         raise OpError("conv_transpose2d", f"expects a 4-d weight (C_in, C_out/groups, kh, kw), got {weight.shape}")
-    pad = flat_padding([(p, p) for p in pair_arg("conv_transpose2d", "padding", padding)])
+    pad = pair_arg("conv_transpose2d", "padding", padding) * 2
     out = apply(CONV_TRANSPOSE2D, (x, weight, bias), {"stride": stride, "padding": pad, "dilation": dilation,
                                                       "groups": int(groups), "output_padding": output_padding})
     return unbatch(out, unbatched)
