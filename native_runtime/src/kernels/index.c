@@ -1,15 +1,13 @@
 /* index.c - x[key]: getitem (ints, slices, None), index (with integer index tensors) and
- * index_put (out-of-place x[key] = values, optionally accumulating), PyTorch semantics.
+ * index_put (out-of-place x[key] = values, optionally accumulating), NumPy semantics.
  *
  * The key arrives as attr `items`: INTS, four per term, [kind, a, b, c]:
  *   0 select (a = the index), 1 slice (a, b, c = start, stop, step; INT64_MIN = None),
  *   2 newaxis, 3 tensor (the next extra input: an integer tensor, or for index_put a bool mask).
  * A key is turned into an addressing plan: the output shape, the input offset of the first
  * element, an input stride per basic output dim, and the advanced (tensor) terms broadcast
- * together into one block of output dims (in place when the advanced terms are adjacent,
- * else first). Ints select before the tensors apply, as in PyTorch, so they neither join the
- * block nor separate tensors (NumPy would count them as 0-d index tensors: for x of shape
- * (2, 3, 4), x[0, :, t] with t of shape (2,) is (3, 2) here and (2, 3) in NumPy). Boolean masks make index's output shape depend on data, which
+ * together into one block of output dims (in place when the tensor terms are adjacent, else
+ * first; ints select before, as PyTorch's two-step indexing). Boolean masks make index's output shape depend on data, which
  * shape planning cannot know, so index takes integer tensors only. */
 #include <string.h>
 
@@ -59,7 +57,7 @@ static void slice_range(int64_t size, int64_t start, int64_t stop, int64_t step,
     *length = stop > start ? (stop - start + step - 1) / step : 0;
 }
 
-/* The broadcast shape of the advanced terms (the index tensors). */
+/* The broadcast shape of the advanced terms (tensors; ints count as 0-d ones). */
 static esm_status block_shape(esm_node_ctx *ctx, const esm_tensor *const *tensors, int32_t count, index_plan *p)
 {
     int32_t k, d;
@@ -96,7 +94,9 @@ static esm_status plan_index(esm_node_ctx *ctx, const esm_tensor *x, const esm_t
     memset(p, 0, sizeof *p);
     for (k = 0; k < count; k++) used += items[4 * k] != ITEM_NEWAXIS;
     if (used > x->ndim) return esm_kernel_fail(ctx, ESM_ERR_SHAPE, "too many indices for %d dims", (int)x->ndim);
-    for (k = 0; k < count; k++) /* where the advanced terms sit decides where their dims go */
+    /* PyTorch: ints select first, then the tensors index the resulting view, so ints neither
+     * join the broadcast nor separate tensor terms; a slice or None between them does */
+    for (k = 0; k < count; k++)
         if (items[4 * k] == ITEM_TENSOR) {
             if (first_adv < 0) first_adv = k;
             last_adv = k;
