@@ -77,3 +77,7 @@ bind({
     "any": R.any, "all": R.all, "argsort": R.argsort, "sort": R.sort, "topk": R.topk, "norm": R.norm,
     "tril": _I.tril, "triu": _I.triu, "masked_select": _I.masked_select,
 })
+bind({
+    "unflatten": S.unflatten, "movedim": S.movedim, "moveaxis": S.movedim, "roll": S.roll,
+    "swapaxes": S.transpose, "swapdims": S.transpose, "nonzero": _I.nonzero,
+})

@@ -519,3 +519,21 @@ def masked_select(input, mask):
 
     shape = broadcast_shapes("masked_select", input.shape, mask.shape)
     return getitem(expand(input, shape), expand(mask, shape))
+
+
+def _nonzero_forward(xp, a):
+    return xp.stack(xp.nonzero(a), axis=1).astype(xp.int64, copy=False) if a.ndim else \
+        xp.zeros((int(bool(a)), 0), dtype=xp.int64)
+
+
+NONZERO = register(OpDef(
+    "nonzero", forward=_nonzero_forward, exportable=False,  # the shape depends on the values
+    infer=lambda a: Spec(_dt.int64, ("?", len(a.shape)))))
+
+
+def nonzero(input, *, as_tuple: bool = False):
+    """The indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-d tensor per dim."""
+    out = apply(NONZERO, (input,), {})
+    if not as_tuple:
+        return out
+    return tuple(getitem(out, (slice(None), d)) for d in range(input.ndim))

@@ -166,6 +166,13 @@ CASES: list[Case] = [
     Case("getitem", lambda m, a: m.split(a, [1, 3], 0)[1] * 2, lambda a: a[1:] * 2, [(4, 2)], id="split-sizes"),
     Case("getitem", lambda m, a: m.chunk(a, 3, -1)[2], lambda a: a[:, 4:], [(2, 5)], id="chunk"),
     Case("getitem", lambda m, a: a.narrow(0, 1, 2), lambda a: a[1:3], [(4, 2)], id="narrow"),
+    Case("reshape", lambda m, a: a.unflatten(1, (2, -1)), lambda a: a.reshape(2, 2, 3), [(2, 6)], id="unflatten"),
+    Case("permute", lambda m, a: m.movedim(a, (0, 1), (2, 0)), lambda a: np.moveaxis(a, (0, 1), (2, 0)),
+         [(2, 3, 4)], id="movedim"),
+    Case("cat", lambda m, a: m.roll(a, (1, -2), (0, 1)), lambda a: np.roll(a, (1, -2), (0, 1)), [(3, 4)],
+         id="roll", gradgrad=True),
+    Case("cat", lambda m, a: a.roll(5), lambda a: np.roll(a, 5), [(3, 4)], id="roll-flat"),
+    Case("nonzero", lambda m, a: m.nonzero(a > 0), lambda a: np.argwhere(a > 0), [(3, 4)], grad=False),
     Case("flip", lambda m, a: m.flip(a, (0, 2)), lambda a: a[::-1, :, ::-1], [(2, 3, 2)], gradgrad=True),
     Case("clone", lambda m, a: a.clone(), lambda a: a, [(2, 3)], gradgrad=True),
     # ---- indexing ----
