@@ -40,8 +40,7 @@ def _shell(t: Tensor) -> Tensor:
     It holds a copy of the old values (the buffer is about to be overwritten), so the node that
     made `t` and the node of the in-place op both read what they saw in the forward pass.
     """
-    if t._view_of is not None and t._version[0] != t._view_of[3]:
-        dispatch.refresh_view(t)  # its base was written since: take the history it has now
+    _refresh_if_stale(t)
     shell = Tensor._wrap(t.data.copy(), t.requires_grad)
     shell._version = [t._version[0]]
     node = t._ctx
@@ -51,6 +50,12 @@ def _shell(t: Tensor) -> Tensor:
     if dispatch.TRACERS:
         dispatch.TRACERS[-1].alias(shell, t)
     return shell
+
+
+def _refresh_if_stale(t: Tensor) -> None:
+    """Re-derive a view's history from its base when the base was written since it was taken."""
+    if t._view_of is not None and t._version[0] != t._view_of[3]:
+        dispatch.refresh_view(t)
 
 
 def _retarget(node, index: int, t: Tensor, version: int) -> None:
@@ -106,6 +111,7 @@ def _assign(self: Tensor, result: Tensor, recording: bool) -> None:
 
 def apply_inplace(self: Tensor, name: str, fn, *args) -> Tensor:
     """self <- fn(self, *args) in place."""
+    _refresh_if_stale(self)  # a view of a base written since may have gained a history
     recording = GRAD_MODE.enabled and (self.requires_grad or _requires_grad(args))
     if recording:
         _check_not_leaf(self)
