@@ -67,9 +67,9 @@ def _retarget(node, index: int, t: Tensor, version: int) -> None:
 
 def _conform(op: str, self: Tensor, result: Tensor) -> Tensor:
     """`result` cast to self's dtype; an in-place op can neither broadcast self nor widen its type."""
-    if tuple(result.shape) != tuple(self.shape):
-        raise OpError(op, f"output with shape {tuple(self.shape)} doesn't match the broadcast shape "
-                      f"{tuple(result.shape)}")
+    if result.data.shape != self.data.shape:  # .data: a check, not a size a tracer should record
+        raise OpError(op, f"output with shape {self.data.shape} doesn't match the broadcast shape "
+                      f"{result.data.shape}")
     if result.dtype.category > self.dtype.category:
         raise OpError(op, f"result type {result.dtype.name} can't be cast to the desired output type "
                       f"{self.dtype.name}")
