@@ -199,7 +199,11 @@ class NativeModel:
         arrays = []
         for spec, value in zip(self.inputs, args):
             value = value.numpy() if hasattr(value, "numpy") and not isinstance(value, np.ndarray) else value
-            array = np.asarray(value, dtype=spec["dtype"])  # (ascontiguousarray would make 0-d 1-d)
+            source = np.asarray(value)
+            if not np.can_cast(source.dtype, spec["dtype"], casting="same_kind"):
+                raise TypeError(f"run(): input {spec['name']} takes {spec['dtype']}, got {source.dtype} "
+                                "(no same-kind conversion)")
+            array = source.astype(spec["dtype"], copy=False)  # (ascontiguousarray would make 0-d 1-d)
             arrays.append(array if array.flags.c_contiguous else array.copy())
         return arrays
 
