@@ -10,7 +10,7 @@ A view shares its base's buffer and version counter. Writing into a view rebases
 the view op's row says how to put a new view value back into its base (`extra["unview"]`: a
 slice is written with index_put, a reshape is reshaped back). Other views of a base written
 this way are refreshed lazily: the dispatcher sees that their version moved on and re-derives
-their history from the base (`dispatch._refresh_view`), as PyTorch regenerates a view's grad_fn.
+their history from the base (`dispatch.refresh_view`), as PyTorch regenerates a view's grad_fn.
 Nodes that saved a tensor modified later raise at backward (see `dispatch.raise_modified`).
 """
 from __future__ import annotations
@@ -40,6 +40,8 @@ def _shell(t: Tensor) -> Tensor:
     It holds a copy of the old values (the buffer is about to be overwritten), so the node that
     made `t` and the node of the in-place op both read what they saw in the forward pass.
     """
+    if t._view_of is not None and t._version[0] != t._view_of[3]:
+        dispatch.refresh_view(t)  # its base was written since: take the history it has now
     shell = Tensor._wrap(t.data.copy(), t.requires_grad)
     shell._version = [t._version[0]]
     node = t._ctx

@@ -6,9 +6,9 @@
     logits, = model.run(input=x)         # or by input name
 
 The shared library is found through `$ESM_LIBRARY` (a path to libesm.so), else in
-`$ESM_BUILD_DIR`, else in `native_runtime/build/` of this source tree; `build()` configures and
-builds it there with CMake. Failures raise `native.RuntimeError`, carrying the C status and the
-runtime's message.
+`$ESM_BUILD_DIR`, else next to this module (where `pip install .` puts it), else in
+`native_runtime/build/` of this source tree, where `build()` configures and builds it with
+CMake. Failures raise `native.RuntimeError`, carrying the C status and the runtime's message.
 """
 from __future__ import annotations
 
@@ -77,10 +77,14 @@ def _library_in(build_dir: Path) -> Path:
 
 
 def library_path() -> Path:
-    """Where the shared library is expected ($ESM_LIBRARY, $ESM_BUILD_DIR, or the source tree's build/)."""
+    """Where the shared library is expected: $ESM_LIBRARY, $ESM_BUILD_DIR, the copy `pip install .`
+    puts next to this module, or the source tree's native_runtime/build/."""
     if os.environ.get("ESM_LIBRARY"):
         return Path(os.environ["ESM_LIBRARY"])
-    return _library_in(Path(os.environ.get("ESM_BUILD_DIR", DEFAULT_BUILD_DIR)))
+    if os.environ.get("ESM_BUILD_DIR"):
+        return _library_in(Path(os.environ["ESM_BUILD_DIR"]))
+    installed = _library_in(Path(__file__).resolve().parent)
+    return installed if installed.exists() or not SOURCE_DIR.exists() else _library_in(DEFAULT_BUILD_DIR)
 
 
 _LIB: ctypes.CDLL | None = None
@@ -118,7 +122,7 @@ def library() -> ctypes.CDLL:
     global _LIB
     if _LIB is None:
         path = library_path()
-        if not path.exists() and not os.environ.get("ESM_LIBRARY"):
+        if not path.exists() and not os.environ.get("ESM_LIBRARY") and SOURCE_DIR.exists():
             path = build(path.parent)
         if not path.exists():
             raise OSError(f"libesm not found at {path}; build it with `python3 -m export.native` or set ESM_LIBRARY")

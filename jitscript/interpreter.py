@@ -35,6 +35,7 @@ class Interpreter:
         self.device = "cpu"  # where tensors made by the graph itself go: the device of the inputs
 
     def run(self, *args) -> list:
+        """Run the graph on `args`; the list of its outputs."""
         if len(args) != len(self.graph.inputs):
             raise TypeError(f"the graph takes {len(self.graph.inputs)} input(s) "
                             f"({', '.join(str(v.type) for v in self.graph.inputs)}), got {len(args)}")
@@ -42,6 +43,7 @@ class Interpreter:
         return self.block(self.graph.block, {}, list(args))
 
     def block(self, block: Block, env: dict, args: list) -> list:
+        """Run `block` with its params bound to `args`; the values it returns."""
         for p, a in zip(block.params, args):
             env[p] = a
         for node in block.nodes:
@@ -55,6 +57,7 @@ class Interpreter:
         return [env[v] for v in block.returns]
 
     def node(self, node: Node, env: dict) -> list:
+        """The outputs of one node, its inputs read from `env`."""
         values = [env[v] for v in node.inputs]
         op = REGISTRY.get(node.op)
         if op is not None:
@@ -74,18 +77,22 @@ class Interpreter:
         return prim.run(*values, **node.attrs)
 
     def param(self, node: Node, values: list, env: dict) -> list:
+        """`prim::param`: the tensor `graph.params[name]`."""
         name = node.attrs["name"]
         if name not in self.graph.params:
             raise IRError(f"{node.describe()}: parameter {name!r} is missing from graph.params")
         return [as_tensor(self.graph.params[name])]
 
     def scalar_tensor(self, node: Node, values: list, env: dict) -> list:
+        """`prim::scalar_tensor`: a 0-d tensor on the device of the graph's inputs."""
         return [scalar_tensor(values[0], node.attrs["dtype"], self.device)]
 
     def if_(self, node: Node, values: list, env: dict) -> list:
+        """`prim::if`: run the block the condition picks."""
         return self.block(node.blocks[0] if values[0] else node.blocks[1], env, [])
 
     def loop(self, node: Node, values: list, env: dict) -> list:
+        """`prim::loop`: run the body while the condition holds and the trip count allows."""
         trip_count, cond, carried = values[0], values[1], values[2:]
         body, i = node.blocks[0], 0
         while cond and i < trip_count:

@@ -93,6 +93,7 @@ class Node:
         return [v for i, v in enumerate(self.inputs) if i not in taken]
 
     def describe(self) -> str:
+        """`node %y = op at file.py:12`, for error messages."""
         outs = ", ".join(f"%{v.name}" for v in self.outputs if v.name)
         where = f" at {self.loc}" if self.loc else ""
         return f"node {outs + ' = ' if outs else ''}{self.op}{where}"
@@ -159,10 +160,12 @@ class Graph:
 
     @property
     def inputs(self) -> list[Value]:
+        """The graph's inputs (the top block's params)."""
         return self.block.params
 
     @property
     def outputs(self) -> list[Value]:
+        """The graph's outputs (the top block's returns)."""
         return self.block.returns
 
     def nodes(self) -> Iterator[Node]:
@@ -248,6 +251,7 @@ class Printer:
         self.anonymous = 0
 
     def name(self, v: Value) -> str:
+        """`%name` of `v`, unique within the printed graph."""
         if v not in self.names:
             base = "".join(c if c.isalnum() or c in "_." else "_" for c in (v.name or ""))
             if not base:
@@ -260,19 +264,23 @@ class Printer:
         return "%" + self.names[v]
 
     def typed(self, v: Value) -> str:
+        """`%name : type`."""
         return f"{self.name(v)} : {v.type}"
 
     def graph(self, g: Graph) -> str:
+        """The text of a whole graph."""
         lines = ["graph(" + ", ".join(self.typed(v) for v in g.inputs) + "):"]
         self.body(g.block, 1, lines)
         lines.append("  return (" + ", ".join(self.name(v) for v in g.outputs) + ")")
         return "\n".join(lines) + "\n"
 
     def body(self, block: Block, depth: int, lines: list[str]) -> None:
+        """Append the lines of `block`'s nodes at indentation `depth`."""
         for node in block.nodes:
             self.node(node, depth, lines)
 
     def node(self, node: Node, depth: int, lines: list[str]) -> None:
+        """Append the line(s) of one node (and its blocks)."""
         pad = "  " * depth
         head = ", ".join(self.typed(v) for v in node.outputs)
         attrs = ", ".join(f"{k}={format_attr(v)}" for k, v in node.attrs.items())

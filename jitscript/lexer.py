@@ -52,14 +52,17 @@ class Cursor:
         self.tokens, self.pos, self.lineno, self.line = tokens, 0, lineno, line
 
     def peek(self, offset: int = 0) -> Token | None:
+        """The token `offset` ahead, or None past the end."""
         i = self.pos + offset
         return self.tokens[i] if i < len(self.tokens) else None
 
     def at(self, text: str) -> bool:
+        """True when the next token is the name or punctuation `text`."""
         tok = self.peek()
         return tok is not None and tok.text == text and tok.kind in ("punct", "arrow", "name")
 
     def take(self, text: str | None = None, kind: str | None = None) -> Token:
+        """Consume the next token, which must match `text`/`kind` (else a TextError)."""
         tok = self.peek()
         if tok is None or (text is not None and tok.text != text) or (kind is not None and tok.kind != kind):
             want = repr(text) if text is not None else kind
@@ -68,15 +71,18 @@ class Cursor:
         return tok
 
     def accept(self, text: str) -> bool:
+        """Consume the next token if it is `text`."""
         if self.at(text):
             self.pos += 1
             return True
         return False
 
     def done(self) -> bool:
+        """True at the end of the line (a trailing comment counts as the end)."""
         return self.pos >= len(self.tokens) or self.tokens[self.pos].kind == "comment"
 
     def fail(self, message: str):
+        """Raise a TextError at the current position."""
         tok = self.peek()
         col = tok.col + 1 if tok else len(self.line) + 1
         raise TextError(f"line {self.lineno}, column {col}: {message}: {self.line.strip()!r}")

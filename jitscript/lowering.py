@@ -29,6 +29,7 @@ _PROMOTING = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne
               "logical_and", "logical_or", "logical_xor", "matmul"}
 _CASTS = {"float": _dt.float32, "double": _dt.float64, "long": _dt.int64, "int": _dt.int32, "bool": _dt.bool_}
 _IDENTITY = ("contiguous", "detach", "clone")
+_LEAVES_GRAPH = ("numpy", "tolist", "backward", "cpu", "cuda", "register_hook", "retain_grad")
 _PLAIN = ("linear", "softmax", "log_softmax", "matmul")  # wrappers that pass arguments through
 
 
@@ -60,6 +61,16 @@ def tensor_unary(c, op: str, value: SV, where) -> SV:
 def tensor_method(c, name: str, tensor: Value, args: list, kwargs: dict, where) -> SV:
     from eager.tensor import Tensor
 
+    if name.endswith("_") and not name.startswith("_"):
+        raise c.unsupported(f"the in-place method {name}()", where,
+                            f"use the out-of-place form: x = x.{name[:-1]}(...)")
+    if name in _LEAVES_GRAPH:
+        raise c.unsupported(f"x.{name}()", where, "script computes on tensors; return the tensor instead")
+    if name == "item" and not args and not kwargs:
+        dtype = _dtype(tensor)
+        kind = FloatType() if dtype is None or dtype.is_floating_point else (
+            BoolType() if dtype is _dt.bool_ else IntType())
+        return c.s.add("prim::item", [tensor], None, [kind], c.where(where))
     if name in _SPECIAL:
         return _SPECIAL[name](c, tensor, args, kwargs, where)
     if name in _CASTS and not args and not kwargs:
@@ -79,6 +90,8 @@ def eager_function(c, fn, args: list, kwargs: dict, where, name: str | None = No
     run when every tensor argument has a static shape (exact, see record_call.py); binding the
     registry op's own arguments, for ops whose wrapper passes arguments through unchanged."""
     name = name or fn.__name__
+    if getattr(fn, "__module__", "") == "eager.random":
+        raise c.unsupported(f"drawing random numbers (eager.{name})", where, "pass the random tensor in as an argument")
     if name in _SPECIAL:
         return _SPECIAL[name](c, args[0], args[1:], kwargs, where)
     if recordable(args, kwargs):

@@ -11,7 +11,7 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .types import BoolType, FloatType, IntType, IRType, ListType, NoneType, StrType, TensorType, TupleType
+from .types import BoolType, FloatType, IntType, IRType, ListType, NoneType, StrType, TupleType
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,3 @@ def constant_type(value) -> IRType:
         return TupleType(tuple(constant_type(v) for v in value))
     raise TypeError(f"prim::constant: unsupported value {value!r}")
 
-
-def is_tensor_type(t: IRType) -> bool:
-    return isinstance(t, TensorType)

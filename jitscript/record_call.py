@@ -16,6 +16,7 @@ import warnings
 
 from eager.autograd.grad_mode import no_grad
 from eager.ops.dispatch import TRACERS
+from eager.random import default_generator
 from eager.tensor import Tensor
 
 from .diagnostics import ScriptError
@@ -59,10 +60,12 @@ def record_call(c, fn, args: list, kwargs: dict, where) -> SV:
     tracer = Tracer()
     tracer.graph, tracer.block = c.s.graph, c.s.block
     tracer.constants = len(c.s.graph.params)  # `constN` names stay unique across calls
-    py_args = [_stand_in(a, tracer) for a in args]
-    py_kwargs = {k: _stand_in(v, tracer) for k, v in kwargs.items()}
+    stand_ins: list = []
+    py_args = [_stand_in(a, tracer, stand_ins) for a in args]
+    py_kwargs = {k: _stand_in(v, tracer, stand_ins) for k, v in kwargs.items()}
     first_new = len(c.s.block.nodes)
     name = getattr(fn, "__name__", "call")
+    rng_state = default_generator.get_state()
     TRACERS.append(tracer)
     try:
         with warnings.catch_warnings(), no_grad():
@@ -75,6 +78,13 @@ def record_call(c, fn, args: list, kwargs: dict, where) -> SV:
                           "check the shapes and arguments of this call") from None
     finally:
         TRACERS.remove(tracer)
+    if default_generator.get_state() != rng_state:
+        raise ScriptError(f"{name} draws random numbers, which script cannot record", c.loc(where),
+                          "script the model in eval() mode, or pass the random tensor in")
+    for tensor, value in stand_ins:
+        if tracer.value_of(tensor) is not value or tensor._version[0] != 0:
+            raise ScriptError(f"{name} modifies its tensor argument in place", c.loc(where),
+                              "use the out-of-place form (e.g. inplace=False)")
     out = _result_sv(result, tracer)
     for node in c.s.block.nodes[first_new:]:
         node.loc = c.where(where)
@@ -83,16 +93,18 @@ def record_call(c, fn, args: list, kwargs: dict, where) -> SV:
     return out
 
 
-def _stand_in(sv, tracer: Tracer):
+def _stand_in(sv, tracer: Tracer, stand_ins: list):
+    """A Python value for `sv`: constants as they are, a zero tensor bound to a tensor value."""
     if isinstance(sv, Const):
         return sv.value
     if isinstance(sv, (TupleSV, ListSV)):
-        items = [_stand_in(i, tracer) for i in sv.items]
+        items = [_stand_in(i, tracer, stand_ins) for i in sv.items]
         return tuple(items) if isinstance(sv, TupleSV) else items
     from eager.creation import zeros
 
     tensor = zeros(*(SYMBOLS.get(d, d) for d in sv.type.shape), dtype=sv.type.dtype)
     tracer.bind(tensor, sv)
+    stand_ins.append((tensor, sv))
     return tensor
 
 

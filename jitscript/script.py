@@ -30,7 +30,7 @@ def script(obj, example_inputs: tuple | None = None, *, dynamic_batch: bool = Fa
     compiler check shapes and resolve negative dims); parameters after them keep their default
     values as compile-time constants (e.g. `mask=None` folds away). With `dynamic_batch=True`,
     dim 0 of every example tensor is the symbol `N`: sizes read from it stay run-time values, so
-    the graph runs at any batch size. Raises `ScriptError` for anything
+    the graph runs at any batch size (as `jitscript.trace(..., dynamic_batch=True)`). Raises `ScriptError` for anything
     outside the script language, before anything runs.
     """
     if inspect.isfunction(obj) or inspect.ismethod(obj):

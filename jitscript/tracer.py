@@ -25,6 +25,9 @@ from eager.tensor import Tensor
 from .interpreter import Interpreter
 from .ir import Block, Graph, InputAttr, Value, clone_block
 from .module import ScriptModule
+from .passes.cse import eliminate_common_subexpressions
+from .passes.dce import eliminate_dead_code
+from .passes.shape_inference import infer_shapes
 from .prims import constant_type, scalar_result_type
 from .types import IntType, ListType, TensorType, TupleType
 
@@ -126,9 +129,11 @@ class Tracer(OpObserver):
 
     # ---- values --------------------------------------------------------------------------------
     def bind(self, tensor: Tensor, value: Value) -> None:
+        """`tensor` now holds `value`."""
         self.values[id(tensor)] = (tensor, value)
 
     def add_input(self, tensor: Tensor, name: str) -> Value:
+        """A graph input for example tensor `tensor`."""
         value = self.block.add_param(tensor_type(tensor), name)
         self.bind(tensor, value)
         return value
@@ -172,10 +177,12 @@ class Tracer(OpObserver):
         return self.add("prim::scalar_tensor", [number], {"dtype": tensor.dtype}, [tensor_type(tensor)]).output
 
     def add(self, op: str, inputs: list[Value], attrs: dict, types: list, names=None):
+        """Append a node located at the user's current line."""
         path, line = _location()
         return self.block.add_node(op, inputs, attrs, types, f"{os.path.basename(path)}:{line}", names=names)
 
     def constant(self, value) -> Value:
+        """A `prim::constant` node's value."""
         return self.add("prim::constant", [], {"value": value}, [constant_type(value)]).output
 
     def scalar_value(self, x) -> Value:
@@ -183,6 +190,7 @@ class Tracer(OpObserver):
         return x._ir_value if isinstance(x, TracedScalar) else self.constant(x)
 
     def scalar_op(self, op: str, inputs: list[Value], result):
+        """Record a scalar op; returns the Python result as a traced number (bools are plain)."""
         out = self.add(op, inputs, {}, [scalar_result_type(op, [v.type for v in inputs])]).output
         if isinstance(result, bool):
             return result
@@ -266,6 +274,7 @@ class Tracer(OpObserver):
         return unique
 
     def wrap_output(self, out, value: Value):
+        """`out` of an embedded graph, tied to its IR value `value`."""
         if isinstance(out, Tensor):
             self.bind(out, value)
             return out
@@ -275,6 +284,7 @@ class Tracer(OpObserver):
 
 
 def tensor_type(t: Tensor) -> TensorType:
+    """The concrete type of an example tensor."""
     return TensorType(t.dtype, tuple(t.data.shape))
 
 
@@ -312,9 +322,7 @@ def trace(model: Callable, example_inputs, *, dynamic_batch: bool = False, check
                       "with their training behaviour; call model.eval() first to trace for inference",
                       TracerWarning, stacklevel=2)
     graph = _record(model, inputs)
-    from .passes.dce import eliminate_dead_code
-
-    eliminate_dead_code(graph)
+    eliminate_dead_code(eliminate_common_subexpressions(graph))  # drop the sizes nobody used
     name = type(model).__name__ if hasattr(model, "named_parameters") else getattr(model, "__name__", "forward")
     module = ScriptModule(graph, name)
     if dynamic_batch:
@@ -338,15 +346,35 @@ def _record(model: Callable, inputs: tuple) -> Graph:
     params = _input_names(model, len(inputs))
     for x, name in zip(inputs, params):
         tracer.add_input(x, name)
+    hooks = _name_submodule_outputs(model, tracer)
     TRACERS.append(tracer)
     try:
         with no_grad():
             result = model(*inputs)
     finally:
         TRACERS.remove(tracer)
+        for handle in hooks:
+            handle.remove()
     results = result if isinstance(result, tuple) else (result,)
     tracer.block.returns = [_output_value(tracer, r) for r in results]
     return tracer.graph
+
+
+def _name_submodule_outputs(model, tracer: Tracer) -> list:
+    """Forward hooks naming each submodule's output value after the submodule (`%fc1`,
+    `%layer_self_attn`), so the traced graph reads like the model; the innermost module wins."""
+    if not hasattr(model, "named_modules"):
+        return []
+
+    def hook(name: str):
+        def name_output(module, args, out):
+            entry = tracer.values.get(id(out)) if isinstance(out, Tensor) else None
+            if entry is not None and entry[0] is out and entry[1].node is not None and entry[1].name is None:
+                entry[1].name = name.replace(".", "_")
+
+        return name_output
+
+    return [m.register_forward_hook(hook(name)) for name, m in model.named_modules() if name]
 
 
 def _output_value(tracer: Tracer, out) -> Value:
@@ -377,8 +405,6 @@ def _input_names(model: Callable, count: int) -> list[str]:
 
 def _make_batch_symbolic(graph: Graph) -> None:
     """Mark dim 0 of every input as `N` and re-derive all types from the registry's shape rules."""
-    from .passes.shape_inference import infer_shapes
-
     for v in graph.inputs:
         if isinstance(v.type, TensorType) and v.type.shape:
             v.type = TensorType(v.type.dtype, ("N",) + v.type.shape[1:])

@@ -41,6 +41,7 @@ class TensorType(IRType):
 
     @property
     def rank(self) -> int | None:
+        """The number of dims, or None when unknown."""
         return None if self.shape is None else len(self.shape)
 
 

@@ -5,7 +5,7 @@ source location) and what is wrong.
 """
 from __future__ import annotations
 
-from eager.ops.registry import REGISTRY
+from eager.ops.registry import REGISTRY, Spec
 
 from .ir import Block, Graph, InputAttr, IRError, Node, Value
 from .prims import PRIMS
@@ -82,6 +82,7 @@ class _Verifier:
                 raise IRError(f"{node.describe()}: output %{v.name} has type {v.type}, expected a tensor")
         if node.blocks:
             raise IRError(f"{node.describe()}: registry ops have no blocks")
+        _check_declared_types(node, op)
 
     def check_prim(self, node: Node) -> None:
         prim = PRIMS.get(node.op)
@@ -101,6 +102,41 @@ class _Verifier:
             check(node)
         if node.op == "prim::param" and self.graph.params and node.attrs["name"] not in self.graph.params:
             raise IRError(f"{node.describe()}: parameter {node.attrs['name']!r} is not in graph.params")
+
+
+def _check_declared_types(node: Node, op) -> None:
+    """Where the operands' types are fully known and the attributes static, the registry's `infer`
+    must agree with the declared output types: same dtype, same rank, and equal dims where both
+    are numbers (a symbol or `?` on either side is not compared)."""
+    operands = node.tensor_inputs()
+    if any(isinstance(a, InputAttr) for a in node.attrs.values()):
+        return
+    specs = []
+    for v in operands:
+        if isinstance(v.type, TensorType) and v.type.dtype is not None and v.type.shape is not None:
+            specs.append(Spec(v.type.dtype, v.type.shape))
+        elif isinstance(v.type, NoneType):
+            specs.append(None)
+        else:
+            return
+    try:
+        result = op.infer(*specs, **node.attrs)
+    except Exception:  # a rule that rejects these operands is shape inference's to report
+        return
+    for v, spec in zip(node.outputs, result if op.num_outputs > 1 else (result,)):
+        if not _agrees(v.type, spec):
+            raise IRError(f"{node.describe()}: output %{v.name} is declared {v.type}, but {node.op} of "
+                          f"{', '.join(str(o.type) for o in operands)} gives {TensorType(spec.dtype, spec.shape)}")
+
+
+def _agrees(declared: TensorType, spec: Spec) -> bool:
+    if declared.dtype is not None and declared.dtype is not spec.dtype:
+        return False
+    if declared.shape is None:
+        return True
+    if len(declared.shape) != len(spec.shape):
+        return False
+    return all(not (isinstance(a, int) and isinstance(b, int)) or a == b for a, b in zip(declared.shape, spec.shape))
 
 
 def _expect(node: Node, v: Value, kind: type, what: str) -> None:

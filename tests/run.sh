@@ -13,11 +13,12 @@ cmake --build native_runtime/build -j 2 > /dev/null
 cmake -S native_runtime -B native_runtime/build-asan -DESM_SANITIZE=ON -DESM_BUILD_TOOLS=OFF -DCMAKE_BUILD_TYPE=Debug > /dev/null
 cmake --build native_runtime/build-asan -j 2 > /dev/null
 (cd native_runtime/build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure)  # LeakSanitizer too
-# Hardening (SECURITY.md): one model shared by sessions on 4 threads, under ThreadSanitizer; and,
+# Hardening (SECURITY.md): the kernels' thread pool and one model shared by sessions on 4 threads,
+# under ThreadSanitizer; and,
 # when clang is installed, 60 seconds of libFuzzer on load -> prepare -> run (seeds: test models).
 cmake -S native_runtime -B native_runtime/build-tsan -DESM_TSAN=ON -DESM_BUILD_TOOLS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
-cmake --build native_runtime/build-tsan -j 2 --target test_threads > /dev/null
-(cd native_runtime/build-tsan && ctest -R test_threads --output-on-failure)
+cmake --build native_runtime/build-tsan -j 2 --target test_threads test_shared_model > /dev/null
+(cd native_runtime/build-tsan && ctest -R "test_threads|test_shared_model" --output-on-failure)
 if command -v clang > /dev/null; then
   cmake -S native_runtime -B native_runtime/build-fuzz -DCMAKE_C_COMPILER=clang -DESM_FUZZ=ON -DESM_BUILD_TESTS=OFF \
     -DESM_BUILD_TOOLS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null

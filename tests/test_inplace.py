@@ -115,6 +115,21 @@ def test_a_view_taken_before_its_base_changed_follows_the_new_history():
     _assert_same_as_pytorch(program)
 
 
+def test_in_place_on_a_view_whose_base_changed_since_it_was_taken():
+    def program(m):
+        x = m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=m.float64, requires_grad=True)
+        w = m.tensor([0.5, -1.0, 2.0], dtype=m.float64, requires_grad=True)
+        y = x * 1
+        column = y.t()[1]
+        y[0] = w * 3
+        column.add_(1.5)
+        column.mul_(w[:2])
+        (y * y).sum().backward()
+        return (y.detach().numpy(), x.grad.numpy(), w.grad.numpy())
+
+    _assert_same_as_pytorch(program)
+
+
 def test_a_view_of_a_plain_tensor_requires_grad_after_its_base_took_a_gradient():
     def program(m):
         w = m.tensor([1.0, 2.0, 3.0], dtype=m.float64, requires_grad=True)
@@ -304,3 +319,48 @@ def test_a_trace_of_in_place_code_computes_what_eager_computes():
     traced = trace(_writes_in_place, (eager.randn(3, 4),))
     x = eager.randn(3, 4)
     np.testing.assert_allclose(traced(x).numpy(), _writes_in_place(x).numpy(), rtol=1e-6)
+
+
+def _random_in_place_program(m, rng, x_values, w_values):
+    """Views of views, in-place ops on any of them, assignments, uses; returns the gradients."""
+    x = m.tensor(x_values, dtype=m.float64, requires_grad=True)
+    w = m.tensor(w_values, dtype=m.float64, requires_grad=True)
+    y = x * 1
+    views, losses = [y], [(y * y).sum()]
+    for _ in range(rng.integers(1, 8)):
+        step, t = rng.integers(0, 5), views[rng.integers(0, len(views))]
+        if step == 0:
+            choice = rng.integers(0, 4)
+            views.append(t[0] if choice == 0 and t.dim() else t.t() if choice == 1 and t.dim() == 2
+                         else t[:, 1:] if choice == 2 and t.dim() == 2 else t.reshape(-1))
+        elif step == 1:
+            t.add_(1.5)
+        elif step == 2:
+            t.mul_(w.reshape(-1)[: t.numel()].reshape(t.shape))
+        elif step == 3 and t.dim() == 2:
+            t[0] = w[0, : t.shape[1]] * 3
+        else:
+            losses.append((t * t).sum())
+    losses.append((y * y).sum())
+    sum(losses).backward()
+    return x.grad.numpy(), w.grad.numpy() if w.grad is not None else np.zeros(w_values.shape), y.detach().numpy()
+
+
+def _outcome(m, seed, x_values, w_values):
+    try:
+        return _random_in_place_program(m, np.random.default_rng(seed), x_values, w_values)
+    except RuntimeError as exc:
+        return exc
+
+
+@pytest.mark.slow
+def test_random_in_place_programs_on_views_match_pytorch():
+    torch = pytest.importorskip("torch")
+    for seed in range(400):
+        x_values, w_values = np.random.default_rng(seed).random((2, 2, 3))
+        ours, theirs = (_outcome(m, seed, x_values, w_values) for m in (eager, torch))
+        assert isinstance(ours, RuntimeError) == isinstance(theirs, RuntimeError), f"program {seed}: {ours} {theirs}"
+        if isinstance(ours, RuntimeError):  # both refuse: a tensor saved for backward was modified
+            continue
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(a, b, err_msg=f"program {seed}")

@@ -102,7 +102,7 @@ def apply(op: OpDef, inputs: tuple, attrs: dict, trace: bool = True):
     # the hot path of every eager op: plain loops and no per-call imports (see benchmarks/)
     for t in inputs:
         if t is not None and t._view_of is not None and t._version[0] != t._view_of[3]:
-            _refresh_view(t)
+            refresh_view(t)
     arrays = [None if t is None else t.data for t in inputs]
     xp = np if type(arrays[0]) is np.ndarray else _xp_of_inputs(arrays)
     try:
@@ -141,7 +141,7 @@ def apply(op: OpDef, inputs: tuple, attrs: dict, trace: bool = True):
     return result
 
 
-def _refresh_view(view) -> None:
+def refresh_view(view) -> None:
     """Give a view whose base was written in place since its history was recorded the history
     (and, for a tracer, the value) of the view op applied to the base as it is now, as PyTorch
     regenerates a view's grad_fn; else its gradient would flow to the base's old history."""

@@ -3,7 +3,7 @@ so they need no kernels or VJPs of their own and differentiate to any order."""
 from __future__ import annotations
 
 from ..errors import OpError
-from .elementwise import abs, clamp, log, softplus, where
+from .elementwise import abs, clamp, exp, log, softplus, where
 from .nn import log_softmax, one_hot
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -148,5 +148,20 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce("binary_cross_entropy", loss, reduction)
 
 
-__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss", "l1_loss",
-           "mse_loss", "nll_loss", "smooth_l1_loss"]
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False):
+    """KL(target || exp(input)) pointwise for log-probabilities `input`: target * (log target - input)
+    (0 where target is 0); reduction "batchmean" divides the sum by the batch size, as the maths wants."""
+    if log_target:
+        loss = exp(target) * (target - input)
+    else:
+        positive = target > 0
+        loss = target * (log(where(positive, target, 1.0)) - input)
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce("kl_div", loss, reduction)
+
+
+__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss", "kl_div",
+           "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss"]

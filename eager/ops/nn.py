@@ -211,3 +211,26 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
     return matmul(weights, value)
+
+
+def _norm(input, p: float, dim: int):
+    """The p-norm along `dim`, kept as a size-1 dim."""
+    from .elementwise import abs, sqrt
+
+    if p == 2:
+        return sqrt((input * input).sum(dim, keepdim=True))
+    return (abs(input) ** p).sum(dim, keepdim=True) ** (1.0 / p)
+
+
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None):
+    """input / max(||input||_p, eps) along `dim` (torch.nn.functional.normalize)."""
+    from .elementwise import clamp
+
+    if out is not None:
+        raise OpError("normalize", "out= is not supported; use the returned tensor")
+    return input / clamp(_norm(input, p, dim), min=eps)
+
+
+def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
+    """Cosine of the angle between x1 and x2 along `dim` (broadcasting), each norm at least eps."""
+    return (normalize(x1, 2.0, dim, eps) * normalize(x2, 2.0, dim, eps)).sum(dim)

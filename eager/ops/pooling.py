@@ -78,7 +78,7 @@ def _max_pool2d_forward(xp, x, *, kernel, stride, padding, dilation, ceil_mode):
     return values, offset + origin
 
 
-def _max_pool2d_vjp(c, g, _g_indices=None):
+def _max_pool2d_vjp(c, g, _indices_grad=None):
     from ..creation import arange
 
     x = c.inputs[0]
@@ -102,7 +102,7 @@ MAX_POOL2D = register(OpDef(
 
 
 # ---- avg_pool2d -----------------------------------------------------------------------------------
-def _divisor(out_hw, size, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
+def _divisor(out_hw, size, kernel, stride, padding, count_include_pad, divisor_override):
     """(Ho, Wo) window sizes: padded positions count, positions past the padding never do."""
     if divisor_override:
         return np.full(out_hw, float(divisor_override))
@@ -120,7 +120,7 @@ def _avg_pool2d_forward(xp, x, *, kernel, stride, padding, ceil_mode, count_incl
     _geometry_check("avg_pool2d", x.shape, kernel, stride, padding, (1, 1))
     out_hw = _out_hw(x.shape, kernel, stride, padding, (1, 1), ceil_mode)
     sums = _windows(xp, x, kernel, stride, padding, (1, 1), out_hw, 0).sum(axis=(-2, -1))
-    div = _divisor(out_hw, x.shape[2:], kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    div = _divisor(out_hw, x.shape[2:], kernel, stride, padding, count_include_pad, divisor_override)
     return (sums / xp.asarray(div, dtype=x.dtype)).astype(x.dtype, copy=False)
 
 
@@ -131,8 +131,7 @@ def _avg_pool2d_vjp(c, g):
 
     x, a = c.inputs[0], c.attrs
     kernel, stride, padding = a["kernel"], a["stride"], a["padding"]
-    div = _divisor(g.shape[2:], x.shape[2:], kernel, stride, padding, a["ceil_mode"], a["count_include_pad"],
-                   a["divisor_override"])
+    div = _divisor(g.shape[2:], x.shape[2:], kernel, stride, padding, a["count_include_pad"], a["divisor_override"])
     scaled = g * to_device(Tensor._wrap((1 / div).astype(g.dtype.np)), g.device.type)
     # sum pooling is conv2d with a ones kernel over the input padded up to the last window
     pads = tuple((p, max(0, (o - 1) * s + k - n - p)) for n, k, s, p, o in zip(
@@ -210,3 +209,53 @@ def adaptive_avg_pool2d(input, output_size):
     rows = constant(_averaging_matrix(x.shape[2], out_hw[0]))
     cols = constant(_averaging_matrix(x.shape[3], out_hw[1]).T)
     return unbatch(matmul(matmul(rows, x), cols), unbatched)
+
+
+# ---- 1-d pooling: the 2-d primitives over a height-1 image ------------------------------------------
+def _as_image(op: str, input):
+    """(N, C, L) or (C, L) as (N, C, 1, L), and whether a batch dim was added."""
+    x, unbatched = batched(op, input, 1)
+    return x.reshape(x.shape[:2] + (1,) + x.shape[2:]), unbatched
+
+
+def _from_image(out, unbatched: bool):
+    out = out.reshape(out.shape[:2] + out.shape[3:])
+    return unbatch(out, unbatched)
+
+
+def _single(op: str, name: str, value) -> int:
+    single = value if isinstance(value, int) else tuple(value)
+    if isinstance(single, tuple) and len(single) == 1:
+        single = single[0]
+    if not isinstance(single, int):
+        raise OpError(op, f"{name} must be an int or a 1-tuple, got {value!r}")
+    return single
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """1-d max pooling over (N, C, L) (torch.nn.functional.max_pool1d); indices index L."""
+    x, unbatched = _as_image("max_pool1d", input)
+    kernel = _single("max_pool1d", "kernel_size", kernel_size)
+    stride = _single("max_pool1d", "stride", stride) if stride else kernel
+    values, indices = max_pool2d(x, (1, kernel), (1, stride), (0, _single("max_pool1d", "padding", padding)),
+                                 (1, _single("max_pool1d", "dilation", dilation)), ceil_mode, return_indices=True)
+    values, indices = _from_image(values, unbatched), _from_image(indices, unbatched)
+    return (values, indices) if return_indices else values
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True):
+    """1-d average pooling over (N, C, L) (torch.nn.functional.avg_pool1d)."""
+    x, unbatched = _as_image("avg_pool1d", input)
+    kernel = _single("avg_pool1d", "kernel_size", kernel_size)
+    stride = _single("avg_pool1d", "stride", stride) if stride else kernel
+    out = avg_pool2d(x, (1, kernel), (1, stride), (0, _single("avg_pool1d", "padding", padding)), ceil_mode,
+                     count_include_pad)
+    return _from_image(out, unbatched)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Average pooling of (N, C, L) to a fixed length (torch.nn.functional.adaptive_avg_pool1d)."""
+    x, unbatched = _as_image("adaptive_avg_pool1d", input)
+    out = adaptive_avg_pool2d(x, (1, _single("adaptive_avg_pool1d", "output_size", output_size)))
+    return _from_image(out, unbatched)

@@ -49,7 +49,7 @@ def load_splits(seed: int):
     return random_split(dataset, [0.8, 0.2], generator=eager.Generator().manual_seed(seed))
 
 
-def _stack(subset):
+def stack_subset(subset):
     """A Subset as two whole tensors (evaluation runs in one batch)."""
     batch = next(iter(DataLoader(subset, batch_size=len(subset))))
     return batch[0], batch[1]
@@ -110,7 +110,7 @@ def train_digits(model_name: str = "cnn", epochs: int = 12, batch_size: int = 32
     out_dir.mkdir(parents=True, exist_ok=True)
     eager.manual_seed(seed)
     train_set, test_set = load_splits(seed)
-    test_images, test_labels = _stack(test_set)
+    test_images, test_labels = stack_subset(test_set)
     model = build_model(model_name)
     optimizer = optim.Adam(model.parameters(), lr=lr)
     scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)

@@ -32,6 +32,7 @@ class MemoryPlan:
         return sum(self.sizes.values())
 
     def describe(self) -> str:
+        """A one-line summary: tensor count, arena size, size without reuse."""
         return (f"{len(self.offsets)} tensors, arena {self.arena_size} bytes "
                 f"(without reuse: {self.unplanned_size} bytes)")
 

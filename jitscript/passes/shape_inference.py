@@ -25,15 +25,18 @@ class Sym:
 
     @staticmethod
     def of(x):
+        """`x` (an int, a symbol name or a Sym) as a Sym."""
         return x if isinstance(x, Sym) else Sym(x, ()) if isinstance(x, int) else Sym(1, ((x, 1),))
 
     def mul(self, other: Sym) -> Sym:
+        """The product of two Syms."""
         powers = dict(self.factors)
         for name, p in other.factors:
             powers[name] = powers.get(name, 0) + p
         return Sym(self.coeff * other.coeff, tuple((n, p) for n, p in powers.items() if p))
 
     def floordiv(self, other: Sym) -> Sym | None:
+        """The exact quotient, or None when `other` does not divide `self`."""
         powers = dict(self.factors)
         for name, p in other.factors:
             if powers.get(name, 0) < p:

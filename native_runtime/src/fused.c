@@ -117,6 +117,7 @@ static esm_status plan_tiles(esm_session *s, int32_t ni) {
     p->num_sources = num_sources;
     p->sources = sources;
     p->source_strides = strides;
+    p->num_tiles = num_tiles;
     p->tiles = tiles;
     p->tile_of = tile_of;
     p->numel = esm_numel(first);
@@ -195,12 +196,10 @@ esm_status esm_fused_run(esm_session *s, int32_t ni) {
         return st;
     }
     unsigned char *scratch = s->nodes[ni].ctx.scratch;
-    for (int32_t v = 0; v < m->num_values; v++)
-        if (p->tile_of[v] >= 0) p->tiles[p->tile_of[v]].data = scratch + (size_t)p->tile_of[v] * ESM_FUSED_TILE * 8;
+    for (int32_t k = 0; k < p->num_tiles; k++) p->tiles[k].data = scratch + (size_t)k * ESM_FUSED_TILE * 8;
     for (int64_t start = 0; start < p->numel; start += ESM_FUSED_TILE) {
         int64_t len = p->numel - start < ESM_FUSED_TILE ? p->numel - start : ESM_FUSED_TILE;
-        for (int32_t v = 0; v < m->num_values; v++)
-            if (p->tile_of[v] >= 0) p->tiles[p->tile_of[v]].shape[0] = len;
+        for (int32_t k = 0; k < p->num_tiles; k++) p->tiles[k].shape[0] = len;
         for (int32_t i = 0; i < p->num_sources; i++) {
             int32_t v = p->sources[i];
             gather(&s->slots[v].t, p->source_strides + i * ESM_MAX_DIMS, p->ndim, p->shape, start, len, p->tiles[p->tile_of[v]].data);

@@ -62,6 +62,7 @@ typedef struct esm_node_ctx {
     size_t scratch_bytes;  /* prepare sets it (0 by default) */
     int32_t num_threads;
     char *error;           /* ESM_ERROR_LEN bytes for a message naming what is wrong */
+    void *pool;            /* the session's thread pool (read only when num_threads > 1) */
 } esm_node_ctx;
 
 #define ESM_ERROR_LEN 512
@@ -89,6 +90,12 @@ esm_status esm_attr_string(esm_node_ctx *ctx, const char *name, const char *dflt
 const esm_attr *esm_attr_find(const esm_node_ctx *ctx, const char *name);
 esm_status esm_kernel_fail(esm_node_ctx *ctx, esm_status status, const char *fmt, ...);
 int64_t esm_numel(const esm_tensor *t);
+
+/* Run fn(arg, begin, end) over [0, n) split into chunks of at least `grain` items, on the
+ * session's threads (esm_options.num_threads; src/threads.c). Returns when every chunk is done.
+ * Serial when the session has one thread, in prepare, or for small n. Never allocates. */
+typedef void (*esm_range_fn)(void *arg, int64_t begin, int64_t end);
+void esm_parallel_for(const esm_node_ctx *ctx, int64_t n, int64_t grain, esm_range_fn fn, void *arg);
 size_t esm_dtype_size(esm_dtype dtype);
 
 #endif

@@ -15,6 +15,7 @@
 
 #define ALIGN 64
 #define END_OF_TIME INT32_MAX
+#define MAX_ARENA ((size_t)1 << 60)
 
 typedef struct loop_frame {
     int32_t start, end;
@@ -161,6 +162,8 @@ esm_status esm_plan_memory(esm_session *s, size_t *arena_bytes) {
             size_t end = (size_t)placed[j]->offset + placed[j]->size;
             if (end > offset) offset = end;
         }
+        if (offset > MAX_ARENA || items[i].size > MAX_ARENA - offset)
+            return esm_session_fail(s, ESM_ERR_OUT_OF_MEMORY, "the memory plan exceeds 2^60 bytes");
         items[i].offset = (int64_t)offset;
         *items[i].target = (int64_t)offset;
         if (offset + items[i].size > total) total = offset + items[i].size;

@@ -255,7 +255,8 @@ static esm_status prepare_kernel(esm_session *s, int32_t ni) {
     ctx->num_attrs = n->num_attrs;
     ctx->scratch = NULL;
     ctx->scratch_bytes = 0;
-    ctx->num_threads = s->options.num_threads;
+    ctx->num_threads = s->threads ? s->options.num_threads : 1;
+    ctx->pool = s->threads;
     ctx->error = s->kernel_error;
     s->kernel_error[0] = '\0';
     st = s->model->ops[n->op].kernel->prepare(ctx);
@@ -470,6 +471,7 @@ esm_status esm_session_create(const esm_model *model, const esm_options *options
     s->inputs = esm_heap_array(&s->heap, (size_t)model->num_inputs + 1, sizeof(esm_bound_input));
     s->slots = esm_heap_array(&s->heap, (size_t)model->num_values + 1, sizeof(esm_slot));
     s->nodes = esm_heap_array(&s->heap, (size_t)model->num_nodes + 1, sizeof(esm_node_rt));
+    s->threads = esm_thread_pool_create(&s->heap, opts.num_threads);
     if (!s->inputs || !s->slots || !s->nodes) {
         esm_session_free(s);
         return ESM_ERR_OUT_OF_MEMORY;
@@ -489,6 +491,7 @@ void esm_session_free(esm_session *session) {
     if (!session) return;
     esm_heap heap = session->heap;
     release_arena(session);
+    esm_thread_pool_free(&heap, session->threads);
     esm_pool_release(&session->pool);
     esm_heap_free(&heap, session->inputs);
     esm_heap_free(&heap, session->slots);

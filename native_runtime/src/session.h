@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "kernel_api.h"
 #include "model.h"
+#include "threads.h"
 
 enum { SLOT_TENSOR, SLOT_SEQ, SLOT_NONE, SLOT_STR };
 
@@ -37,6 +38,7 @@ typedef struct esm_fused_plan {
     int32_t num_sources;
     const int32_t *sources;          /* values read by the group from outside its kernels */
     const int64_t *source_strides;   /* per source, ESM_MAX_DIMS broadcast strides (elements) */
+    int32_t num_tiles;
     esm_tensor *tiles;               /* per value of the model touched by the group: tile view */
     int32_t *tile_of;                /* value index -> index into tiles, -1 */
     int64_t numel;                   /* elements of the group's output shape */
@@ -82,6 +84,7 @@ struct esm_session {
     int32_t num_aliases;            /* values that show another value's storage */
     int32_t *aliases;
     int prepared, ran;
+    esm_thread_pool *threads;       /* NULL: one thread */
     unsigned char *arena;
     size_t arena_bytes;
     int arena_owned;

@@ -217,9 +217,10 @@ def test_run_with_the_c_runtime_explains_when_it_is_missing(mlp_file, tmp_path):
 
 
 def test_script_with_example_inputs_fixes_the_input_shapes_and_plans_memory(model_dir):
-    # x.shape[0] needs the rank, which only the example input gives the compiler.
-    result = eagerscript("script", "models.py:Flatten", "-o", "flat.esm", cwd=model_dir)
-    assert result.returncode == 1 and "needs the tensor's rank" in result.stderr
+    result = eagerscript("script", "models.py:Flatten", "-o", "any.esm", cwd=model_dir)
+    assert result.returncode == 0, result.stderr
+    info = export.inspect(model_dir / "any.esm")
+    assert info["inputs"][0]["shape"] is None and info["arena_bytes"] == 0  # shapes unknown: no plan
     result = eagerscript("script", "models.py:Flatten", "--example-input", "3x2x3", "-o", "flat.esm", cwd=model_dir)
     assert result.returncode == 0, result.stderr
     info = export.inspect(model_dir / "flat.esm")

@@ -191,3 +191,16 @@ def test_verifier_checks_tuple_index_bounds():
     with pytest.raises(IRError, match=r"index 2 is out of range for Tuple\[int, int\]"):
         verify(parse("graph(%t : Tuple[int, int]):\n  %c : int = prim::tuple_index[index=2](%t)\n  return (%c)\n"))
     verify(parse("graph():\n  %c : Optional[Tensor] = prim::constant[value=None]()\n  return (%c)\n"))
+
+
+def test_verifier_checks_declared_types_against_the_shape_rule():
+    with pytest.raises(IRError, match=r"output %y is declared Tensor\(float32, \[2, 3\]\), but linear of "
+                                      r"Tensor\(float32, \[2, 4\]\), Tensor\(float32, \[5, 4\]\) gives "
+                                      r"Tensor\(float32, \[2, 5\]\)"):
+        verify(parse("graph(%x : Tensor(float32, [2, 4]), %w : Tensor(float32, [5, 4])):\n"
+                     "  %y : Tensor(float32, [2, 3]) = linear(%x, %w)\n  return (%y)\n"))
+    with pytest.raises(IRError, match="declared Tensor\\(int64, \\[N, 5\\]\\)"):
+        verify(parse("graph(%x : Tensor(float32, [N, 4]), %w : Tensor(float32, [5, 4])):\n"
+                     "  %y : Tensor(int64, [N, 5]) = linear(%x, %w)\n  return (%y)\n"))
+    verify(parse("graph(%x : Tensor(float32, [N, 4]), %w : Tensor(float32, [5, 4])):\n"
+                 "  %y : Tensor(float32, [?, 5]) = linear(%x, %w)\n  return (%y)\n"))

@@ -176,3 +176,27 @@ def test_module_parameters_keep_their_names_and_are_shared():
     with eager.no_grad():
         model[0].bias.data[...] = 5.0
     np.testing.assert_allclose(sm(eager.zeros(1, 3)).detach().numpy(), [[5.0, 5.0]])
+
+
+def test_interpreted_graph_is_differentiable_like_eager():
+    from eager import nn
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)).eval()
+    x = eager.randn(5, 3)
+    sm = trace(model, x)
+    model(x).sum().backward()
+    want = [p.grad.numpy().copy() for p in model.parameters()]
+    model.zero_grad()
+    sm(x).sum().backward()
+    for p, w in zip(model.parameters(), want):
+        np.testing.assert_allclose(p.grad.numpy(), w, rtol=1e-6)
+
+
+def test_submodule_outputs_are_named_after_the_submodules():
+    from eager import nn
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Dropout(0.1), nn.Linear(4, 1)).eval()
+    code = trace(model, eager.randn(2, 3)).code
+    assert "%0 : Tensor(float32, [2, 4]) = linear(" in code
+    assert "%1 : Tensor(float32, [2, 4]) = relu(%0)" in code
+    assert "%3 : Tensor(float32, [2, 1]) = linear(%1," in code

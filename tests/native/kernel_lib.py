@@ -69,7 +69,8 @@ def build(out_dir: Path, extra_flags: tuple = ()) -> Path:
         raise FileNotFoundError("no C compiler")
     lib = out_dir / "libesm_kernels.so"
     sources = sorted(str(p) for p in KERNEL_DIR.glob("*.c"))
-    subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC", *extra_flags,
+    subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-fno-trapping-math", "-shared", "-fPIC",
+                    *extra_flags,
                     f"-I{ROOT / 'include'}", *sources, "-lm", "-o", str(lib)], check=True, capture_output=True)
     return lib
 

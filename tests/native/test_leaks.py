@@ -20,6 +20,8 @@ PROGRAMS = {
     "test_runtime": [],
     "test_kernels": [],
     "test_threads": [],
+    "test_shared_model": [],
+    "test_api": [],
     "fuzz_replay": [str(TESTS_DIR / "data" / "fuzz_regressions"), str(native.SOURCE_DIR / "fuzz" / "seeds")],
 }
 

@@ -70,7 +70,8 @@ def test_inputs_by_name_and_shapes_change_between_runs(exported):
 def test_golden_v1_file_runs_in_c():
     model = native.load(GOLDEN / "mlp_v1.esm")
     io = np.load(GOLDEN / "mlp_v1.io.npz")
-    assert_close(model.run(x=io["x"]), [io["y"]])
+    inputs = [io[f"in{i}"] for i in range(len(model.inputs))]
+    assert_close(model.run(*inputs), [io[f"out{j}"] for j in range(len(model.outputs))])
 
 
 def test_wrong_shape_raises_runtime_error_with_status_and_message(exported):
@@ -141,3 +142,54 @@ def test_loop_carried_values_are_assigned_in_parallel(n, tmp_path):
     rng = np.random.default_rng(n)
     x, y = (rng.standard_normal((2, 4)).astype(np.float32) for _ in range(2))
     assert_close(native.load(tmp_path / "swap.esm").run(x, y, n), interpreter_outputs(module, (x, y, n)))
+
+
+FUSED_TILES = """\
+graph(%x : Tensor(float32, [N, 300])):
+  %b : Tensor(float32, [300]) = prim::param[name="b"]()
+  %s : Tensor(float32, []) = prim::param[name="s"]()
+  %y : Tensor(float32, [N, 300]), %z : Tensor(bool, [N, 300]) = prim::fused(%x, %b, %s)
+    block0(%u : Tensor(float32, [N, 300]), %v : Tensor(float32, [300]), %w : Tensor(float32, [])):
+      %p : Tensor(float32, [N, 300]) = mul(%u, %v)
+      %q : Tensor(float32, [N, 300]) = add(%p, %w)
+      %r : Tensor(bool, [N, 300]) = gt(%q, %w)
+      -> (%q, %r)
+  return (%y, %z)
+"""
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_fused_group_over_several_tiles_with_broadcast_and_scalar(batch, tmp_path):
+    rng = np.random.default_rng(batch)
+    params = {"b": rng.standard_normal(300).astype(np.float32), "s": np.float32(0.25) * np.ones((), np.float32)}
+    module = jitscript.ScriptModule(jitscript.parse(FUSED_TILES, params))
+    export.save(module, tmp_path / "fused.esm")
+    x = rng.standard_normal((batch, 300)).astype(np.float32)
+    assert_close(native.load(tmp_path / "fused.esm").run(x), interpreter_outputs(module, (x,)))
+
+
+def test_a_newer_major_format_version_is_refused_with_both_versions(tmp_path, monkeypatch):
+    import export.writer
+
+    monkeypatch.setattr(export.writer, "FORMAT_VERSION", (2, 0))
+    export.save(graphs.mlp(), tmp_path / "future.esm")
+    with pytest.raises(native.RuntimeError) as info:
+        native.load(tmp_path / "future.esm")
+    assert info.value.status_name == "ESM_ERR_UNSUPPORTED"
+    assert "2.0" in info.value.message and "major version 1" in info.value.message
+
+
+TWO_INPUTS = """\
+graph(%x : Tensor(float32, [N, 4]), %y : Tensor(float32, [N, 4])):
+  %z : Tensor(float32, [N, 4]) = add(%x, %y)
+  return (%z)
+"""
+
+
+def test_inputs_sharing_a_symbolic_dim_must_agree(tmp_path):
+    export.save(jitscript.ScriptModule(jitscript.parse(TWO_INPUTS, {})), tmp_path / "two.esm")
+    model = native.load(tmp_path / "two.esm")
+    with pytest.raises(native.RuntimeError) as info:
+        model.run(np.zeros((2, 4), np.float32), np.zeros((3, 4), np.float32))
+    assert info.value.status_name == "ESM_ERR_SHAPE" and "(N)" in info.value.message
+    np.testing.assert_array_equal(model.run(np.ones((3, 4), np.float32), np.ones((3, 4), np.float32))[0], 2)

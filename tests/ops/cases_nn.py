@@ -277,3 +277,34 @@ CASES += [
          lambda m, q, k, v: F(m).scaled_dot_product_attention(q, k, v, is_causal=True),
          lambda q, k, v: R.attention(q, k, v, causal=True), [], make=_attention_inputs(), id="causal"),
 ]
+
+
+CASES += [
+    # ---- 1-d pooling over the 2-d primitives ----
+    Case("max_pool2d", lambda m, x: F(m).max_pool1d(x, 3, 2, 1, ceil_mode=True, return_indices=True),
+         lambda x: tuple(a[:, :, 0] for a in R.max_pool2d(x[:, :, None], (1, 3), (1, 2), (0, 1), ceil_mode=True)),
+         [(2, 3, 8)], id="max_pool1d"),
+    Case("avg_pool2d", lambda m, x: F(m).avg_pool1d(x, 4, 3, 2, count_include_pad=False),
+         lambda x: R.avg_pool2d(x[:, :, None], (1, 4), (1, 3), (0, 2), count_include_pad=False)[:, :, 0],
+         [(2, 3, 9)], id="avg_pool1d"),
+    Case("matmul", lambda m, x: F(m).adaptive_avg_pool1d(x, 4),
+         lambda x: R.adaptive_avg_pool2d(x[:, :, None], (1, 4))[:, :, 0], [(2, 3, 7)], id="adaptive_avg_pool1d"),
+    # ---- distances and KL ----
+    Case("kl_div", lambda m, x, t: F(m).kl_div(x, t, reduction="batchmean"),
+         lambda x, t: (t * (np.log(t) - x)).sum() / x.shape[0], [],
+         make=lambda r: [R.log_softmax(r.standard_normal((3, 4)), 1), R.softmax(r.standard_normal((3, 4)), 1)],
+         gradgrad=True),
+    Case("kl_div", lambda m, x, t: F(m).kl_div(x, t, reduction="none", log_target=True),
+         lambda x, t: np.exp(t) * (t - x), [(3, 4), (3, 4)], id="log-target"),
+    Case("kl_div", lambda m, x, t: F(m).kl_div(x, t, reduction="sum"),
+         lambda x, t: (np.where(t > 0, t * np.log(np.where(t > 0, t, 1)), 0) - t * x).sum(), [],
+         make=lambda r: [r.standard_normal((2, 3)), np.array([[0.0, 0.5, 0.5], [0.2, 0.8, 0.0]])],
+         grad_inputs=(0,), id="zero-targets"),
+    Case("normalize", lambda m, x: F(m).normalize(x, dim=-1), lambda x: x / np.linalg.norm(x, axis=-1, keepdims=True),
+         [(3, 4)], gradgrad=True),
+    Case("normalize", lambda m, x: F(m).normalize(x, p=3.0, dim=0),
+         lambda x: x / (np.abs(x) ** 3).sum(0, keepdims=True) ** (1 / 3), [(3, 4)], id="p3"),
+    Case("cosine_similarity", lambda m, a, b: F(m).cosine_similarity(a, b),
+         lambda a, b: (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)), [(4, 5), (1, 5)],
+         gradgrad=True),
+]

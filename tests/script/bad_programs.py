@@ -253,3 +253,21 @@ def list_of_mixed_types(x):
 def constructs_exception(x):
     e = ValueError("bad")
     return x
+
+
+def in_place_method(x):
+    x.add_(1.0)
+    return x
+
+
+def leaves_the_graph(x):
+    return x.numpy()
+
+
+def in_place_function(x):
+    nn.init.zeros_(x)
+    return x
+
+
+def draws_random_numbers(x):
+    return x + eager.randn_like(x)

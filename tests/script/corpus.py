@@ -416,7 +416,8 @@ class IntConversions(nn.Module):
     def forward(self, x):
         n = int((x > 0).sum())
         f = float(x.sum())
-        return x * n + f
+        m = x.sum().item()
+        return x * n + f - m
 
 
 class AnnotatedLocals(nn.Module):

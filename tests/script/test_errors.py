@@ -201,6 +201,26 @@ ERRORS = [
      'list items must have one type, got Tensor and int',
      '[x, 1]',
      'use a tuple for items of different types'),
+    ('in_place_method',
+     1,
+     'the in-place method add_() is not supported in script',
+     'x.add_(1.0)',
+     'use the out-of-place form: x = x.add(...)'),
+    ('leaves_the_graph',
+     1,
+     'x.numpy() is not supported in script',
+     'x.numpy()',
+     'script computes on tensors; return the tensor instead'),
+    ('in_place_function',
+     1,
+     'zeros_ modifies its tensor argument in place',
+     'nn.init.zeros_(x)',
+     'use the out-of-place form (e.g. inplace=False)'),
+    ('draws_random_numbers',
+     1,
+     'drawing random numbers (eager.randn_like) is not supported in script',
+     'eager.randn_like(x)',
+     'pass the random tensor in as an argument'),
     ('constructs_exception',
      1,
      'constructing ValueError is not supported in script',
@@ -208,7 +228,7 @@ ERRORS = [
      'exceptions can only be raised: raise ValueError("message")'),
 ]
 
-EXAMPLE_INPUTS = {"shape_mismatch": (eager.ones(2, 3), eager.ones(4, 5))}
+EXAMPLE_INPUTS = {"shape_mismatch": (eager.ones(2, 3), eager.ones(4, 5)), "in_place_function": (eager.ones(2, 3),)}
 
 
 def compile_error(name: str) -> ScriptError:
@@ -262,3 +282,11 @@ def test_nothing_runs_before_the_error():
 
 def lambda_user(x):
     return (lambda v: v)(x)
+
+
+def test_dropout_in_training_mode_is_rejected():
+    def noisy(x):
+        return eager.nn.functional.dropout(x, 0.5, True)
+
+    with pytest.raises(ScriptError, match="dropout in training mode is not supported in script"):
+        jitscript.script(noisy, example_inputs=(eager.ones(2, 3),))

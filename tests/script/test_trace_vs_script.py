@@ -50,7 +50,7 @@ def test_script_called_while_tracing_keeps_its_control_flow():
         def forward(self, x):
             return gate(x * 2) + 1
 
-    traced = jitscript.trace(Outer(), eager.randn(2, 4).abs())
+    traced = jitscript.trace(Outer().eval(), eager.randn(2, 4).abs())
     assert "prim::if" in [n.op for n in traced.graph.nodes()]
     for x in (eager.randn(2, 4).abs(), -eager.randn(2, 4).abs()):
         assert close(traced(x), gate(x * 2) + 1)

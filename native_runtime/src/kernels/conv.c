@@ -1,7 +1,7 @@
 /* conv.c - conv2d and conv_transpose2d over (N, C, H, W).
  *
- * Attributes (eager/ops/conv.py): stride and dilation (h, w); padding ((top, bottom), (left,
- * right)) flattened to 4 ints; groups; conv_transpose2d also output_padding (h, w).
+ * Attributes (eager/ops/conv.py): stride and dilation (h, w); padding (top, left, bottom,
+ * right); groups; conv_transpose2d also output_padding (h, w).
  * float32: conv2d is im2col into scratch + one SGEMM per (image, group), with the 1x1 /
  * stride-1 / unpadded case reading the input in place; conv_transpose2d is one SGEMM per
  * (image, group) into columns + col2im. float64 runs a direct loop (correct, not tuned). */

@@ -6,8 +6,8 @@
  *   2 newaxis, 3 tensor (the next extra input: an integer tensor, or for index_put a bool mask).
  * A key is turned into an addressing plan: the output shape, the input offset of the first
  * element, an input stride per basic output dim, and the advanced (tensor) terms broadcast
- * together into one block of output dims (in place when the advanced terms are adjacent,
- * else first, as NumPy). Boolean masks make index's output shape depend on data, which
+ * together into one block of output dims (in place when the tensor terms are adjacent, else
+ * first; ints select before, as PyTorch's two-step indexing). Boolean masks make index's output shape depend on data, which
  * shape planning cannot know, so index takes integer tensors only. */
 #include <string.h>
 
@@ -94,8 +94,10 @@ static esm_status plan_index(esm_node_ctx *ctx, const esm_tensor *x, const esm_t
     memset(p, 0, sizeof *p);
     for (k = 0; k < count; k++) used += items[4 * k] != ITEM_NEWAXIS;
     if (used > x->ndim) return esm_kernel_fail(ctx, ESM_ERR_SHAPE, "too many indices for %d dims", (int)x->ndim);
-    for (k = 0; k < count; k++) /* where the advanced terms sit decides where their dims go */
-        if (items[4 * k] == ITEM_TENSOR || (ntensors && items[4 * k] == ITEM_SELECT)) {
+    /* PyTorch: ints select first, then the tensors index the resulting view, so ints neither
+     * join the broadcast nor separate tensor terms; a slice or None between them does */
+    for (k = 0; k < count; k++)
+        if (items[4 * k] == ITEM_TENSOR) {
             if (first_adv < 0) first_adv = k;
             last_adv = k;
         }

@@ -39,8 +39,8 @@ esm_status esm_normalize_dim(esm_node_ctx *ctx, int64_t dim, int32_t ndim, int32
 
 /* A (h, w) pair from INTS of 2 (or one int for both); `dflt` for both when absent. */
 esm_status esm_attr_pair(esm_node_ctx *ctx, const char *name, int64_t dflt, int64_t out[2]);
-/* (top, bottom, left, right) from INTS of 4 (the file's flattening of ((t, b), (l, r))) or of
- * 2 (h, w: symmetric); zeros when absent. */
+/* (top, bottom, left, right) from INTS of 4 (the file's (top, left, bottom, right), ONNX's
+ * order, as eager/ops/conv.py) or of 2 (h, w: symmetric); zeros when absent. */
 esm_status esm_attr_padding(esm_node_ctx *ctx, const char *name, int64_t out[4]);
 
 void esm_set_output(esm_tensor *out, esm_dtype dtype, int32_t ndim, const int64_t *shape);

@@ -5,6 +5,7 @@
 
 #include "kernels.h"
 #include "kutil.h"
+#include "vmath.h"
 
 typedef struct lanes {
     int64_t outer, length, inner;
@@ -62,7 +63,7 @@ static esm_status softmax_prepare(esm_node_ctx *ctx)
                 }                                                                            \
             }                                                                                \
     }
-SOFTMAX_LANES(softmax_f32, float, expf, logf)
+SOFTMAX_LANES(softmax_f32, float, esm_expf, logf)
 SOFTMAX_LANES(softmax_f64, double, exp, log)
 
 static esm_status run(esm_node_ctx *ctx, int log_form)

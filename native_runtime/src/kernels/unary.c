@@ -5,6 +5,7 @@
 
 #include "kernels.h"
 #include "kutil.h"
+#include "vmath.h"
 
 /* Attribute values an op reads (leaky_relu's slope, softplus's beta/threshold, clamp's bounds). */
 typedef struct uparams {
@@ -15,24 +16,31 @@ typedef struct uparams {
 typedef void (*unary_fn)(const void *in, void *out, int64_t n, const uparams *p);
 typedef esm_status (*params_fn)(esm_node_ctx *ctx, uparams *p);
 
-/* `x` is the element, `elem` its type, `p` the params. */
-#define UNARY_LOOP(NAME, T, R, EXPR)                                                   \
-    static void NAME(const void *in, void *out, int64_t n, const uparams *p)           \
-    {                                                                                  \
-        typedef T elem;                                                                \
-        const T *xs = (const T *)in;                                                   \
-        R *ys = (R *)out;                                                              \
-        int64_t i;                                                                     \
-        (void)p;                                                                       \
-        for (i = 0; i < n; i++) {                                                      \
-            elem x = xs[i];                                                            \
-            ys[i] = (R)(EXPR);                                                         \
-        }                                                                              \
+/* `x` is the element, `elem` its type, `p` the params. `restrict` lets the loops vectorize
+ * without alias checks; an in-place call (out == in) stays correct because element i is
+ * read before element i is written and no other element is touched. */
+#define UNARY_LOOP(NAME, T, R, EXPR)                                                        \
+    static void NAME##_rows(const T *restrict xs, R *restrict ys, int64_t n, const uparams *p) \
+    {                                                                                       \
+        typedef T elem;                                                                     \
+        int64_t i;                                                                          \
+        (void)p;                                                                            \
+        for (i = 0; i < n; i++) {                                                           \
+            elem x = xs[i];                                                                 \
+            ys[i] = (R)(EXPR);                                                              \
+        }                                                                                   \
+    }                                                                                       \
+    static void NAME(const void *in, void *out, int64_t n, const uparams *p)                \
+    {                                                                                       \
+        NAME##_rows((const T *)in, (R *)out, n, p);                                         \
     }
 
-#define FLOAT_LOOPS(NAME, EXPR)                  \
-    UNARY_LOOP(NAME##_f32, float, float, EXPR)   \
-    UNARY_LOOP(NAME##_f64, double, double, EXPR) \
+#define FLOAT_LOOPS(NAME, EXPR) FLOAT_LOOPS2(NAME, EXPR, EXPR)
+
+/* float32 through its own expression (the vectorizable vmath.h functions), float64 libm */
+#define FLOAT_LOOPS2(NAME, EXPR_F32, EXPR_F64)       \
+    UNARY_LOOP(NAME##_f32, float, float, EXPR_F32)   \
+    UNARY_LOOP(NAME##_f64, double, double, EXPR_F64) \
     static const unary_fn NAME##_loops[5] = {NAME##_f32, NAME##_f64, NULL, NULL, NULL};
 
 #define NUMERIC_LOOPS(NAME, EXPR)                   \
@@ -59,21 +67,23 @@ NUMERIC_LOOPS(sign, x > 0 ? (elem)1 : x < 0 ? (elem)-1 : x)
 NUMERIC_LOOPS(relu, x < 0 ? (elem)0 : x)
 NUMERIC_LOOPS(leaky_relu, x > 0 ? x : (elem)(x * p->a))
 NUMERIC_LOOPS(clamp, x < p->a ? (elem)p->a : x > p->b ? (elem)p->b : x)
-NUMERIC_LOOPS(floor, floor(x))
-NUMERIC_LOOPS(trunc, trunc(x))
-FLOAT_LOOPS(exp, exp(x))
+FLOAT_LOOPS(floor, floor(x))
+FLOAT_LOOPS(trunc, trunc(x))
+FLOAT_LOOPS2(exp, esm_expf(x), exp(x))
 FLOAT_LOOPS(log, log(x))
 FLOAT_LOOPS(sqrt, sqrt(x))
 FLOAT_LOOPS(rsqrt, (elem)1 / sqrt(x))
 FLOAT_LOOPS(sin, sin(x))
 FLOAT_LOOPS(cos, cos(x))
-FLOAT_LOOPS(tanh, tanh(x))
-/* exp of a non-positive argument only: no overflow for large |x| */
-FLOAT_LOOPS(sigmoid, x >= 0 ? (elem)1 / ((elem)1 + exp(-x)) : exp(x) / ((elem)1 + exp(x)))
-FLOAT_LOOPS(silu, x >= 0 ? x / ((elem)1 + exp(-x)) : x * exp(x) / ((elem)1 + exp(x)))
-FLOAT_LOOPS(erf, erf(x))
-FLOAT_LOOPS(gelu, p->mode ? (elem)0.5 * x * ((elem)1 + tanh((elem)SQRT_2_OVER_PI * (x + (elem)0.044715 * x * x * x)))
-                          : (elem)0.5 * x * ((elem)1 + erf(x * (elem)SQRT1_2)))
+FLOAT_LOOPS2(tanh, esm_tanhf(x), tanh(x))
+/* float64: exp of a non-positive argument only, so large |x| cannot overflow */
+FLOAT_LOOPS2(sigmoid, esm_sigmoidf(x), x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)))
+FLOAT_LOOPS2(silu, x * esm_sigmoidf(x), x >= 0 ? x / (1 + exp(-x)) : x * exp(x) / (1 + exp(x)))
+FLOAT_LOOPS2(erf, esm_erff(x), erf(x))
+FLOAT_LOOPS2(gelu, p->mode ? 0.5f * x * (1.0f + esm_tanhf((float)SQRT_2_OVER_PI * (x + 0.044715f * x * x * x)))
+                           : 0.5f * x * (1.0f + esm_erff(x * (float)SQRT1_2)),
+             p->mode ? 0.5 * x * (1 + tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+                     : 0.5 * x * (1 + erf(x * SQRT1_2)))
 FLOAT_LOOPS(softplus, x * (elem)p->a > (elem)p->b
                           ? x
                           : (fmax(x * (elem)p->a, (elem)0) + log1p(exp(-fabs(x * (elem)p->a)))) / (elem)p->a)

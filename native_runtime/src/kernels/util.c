@@ -221,8 +221,8 @@ esm_status esm_attr_padding(esm_node_ctx *ctx, const char *name, int64_t out[4])
     const int64_t *v;
     int32_t n, i;
     ESM_TRY(esm_attr_ints(ctx, name, &v, &n));
-    if (n == 4) {
-        for (i = 0; i < 4; i++) out[i] = v[i];
+    if (n == 4) { /* the file's (top, left, bottom, right) */
+        out[0] = v[0], out[1] = v[2], out[2] = v[1], out[3] = v[3];
     } else if (n <= 2) {
         out[0] = out[1] = n ? v[0] : 0;
         out[2] = out[3] = n ? v[n - 1] : 0;
