@@ -12,20 +12,10 @@ TRACEABLE = [e for e in ZOO if e.traceable]
 SCRIPTABLE = [e for e in ZOO if e.scriptable]
 
 
-def _skip_missing_ops(entry) -> None:
-    missing = entry.missing_ops()
-    if missing:
-        pytest.skip(f"{entry.name} needs ops {missing}, not in the registry yet")
-
-
 def _compiled(entry, compile_fn, optimize: bool = True):
-    """The (optimized) ScriptModule; a skip naming the upstream failure when the tracer, the script
-    compiler or the optimizer cannot handle this model yet (the round trip is what is tested here)."""
-    try:
-        module = compile_fn(entry.build())
-        return jitscript.optimize(module) if optimize else module
-    except Exception as exc:  # any upstream failure, named in the skip reason
-        pytest.skip(f"{entry.name} does not compile upstream yet: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    """The (optimized) ScriptModule of `entry`; every zoo model must compile both ways."""
+    module = compile_fn(entry.build())
+    return jitscript.optimize(module) if optimize else module
 
 
 def _outputs(out) -> list[np.ndarray]:
@@ -45,7 +35,6 @@ def _assert_round_trip(module, entry, path, batches=(2, 5)) -> None:
 @pytest.mark.parametrize("optimize", [True, False], ids=["optimized", "unoptimized"])
 @pytest.mark.parametrize("entry", TRACEABLE, ids=lambda e: e.name)
 def test_traced_zoo_model_round_trips(entry, optimize, tmp_path):
-    _skip_missing_ops(entry)
     module = _compiled(entry, lambda model: jitscript.trace(model, entry.inputs(2), dynamic_batch=True), optimize)
     _assert_round_trip(module, entry, tmp_path / f"{entry.name}.esm")
     assert export.inspect(tmp_path / f"{entry.name}.esm")["arena_bytes"] > 0
@@ -53,8 +42,7 @@ def test_traced_zoo_model_round_trips(entry, optimize, tmp_path):
 
 @pytest.mark.parametrize("entry", SCRIPTABLE, ids=lambda e: e.name)
 def test_scripted_zoo_model_round_trips(entry, tmp_path):
-    _skip_missing_ops(entry)
-    scripted = _compiled(entry, lambda model: jitscript.script(model, example_inputs=entry.inputs(2)))
-    # example_inputs fix the input shapes (batch 2 included), so the scripted graph is for batch 2.
-    _assert_round_trip(scripted, entry, tmp_path / f"{entry.name}.esm", batches=(2,))
+    scripted = _compiled(entry, lambda model: jitscript.script(model, example_inputs=entry.inputs(3),
+                                                               dynamic_batch=True))
+    _assert_round_trip(scripted, entry, tmp_path / f"{entry.name}.esm")
     assert export.inspect(tmp_path / f"{entry.name}.esm")["export_mode"] == "script"

@@ -24,4 +24,4 @@ def build() -> Encoder:
 
 
 ENTRY = ZooEntry("transformer", build, lambda batch: (eager.randn(batch, 6, 16),), traceable=True,
-                 scriptable=False, needs_ops=("softmax", "layer_norm"), atol=1e-4, rtol=1e-4)
+                 scriptable=True, needs_ops=("softmax", "layer_norm"), atol=1e-4, rtol=1e-4)

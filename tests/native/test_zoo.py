@@ -13,7 +13,6 @@ import eager
 import export
 import jitscript
 from export import native
-from export.codec import UnsupportedValueError
 from tests.models import ZOO
 from tests.models.if_model import negative_inputs, positive_inputs
 
@@ -29,29 +28,20 @@ def _ops(block) -> set[str]:
 
 
 def _export(entry, mode: str, path) -> tuple:
-    """(eager model, C model); skips, naming the reason, while an upstream stage cannot handle
-    the model yet (an op missing from the registry or from libesm, a script or export error) -
-    the op coverage itself is enforced by test_runtime.py."""
-    missing = entry.missing_ops()
-    if missing:
-        pytest.skip(f"{entry.name} needs ops {missing}, not in the registry on this branch yet")
+    """(eager model, C model): `entry` compiled by `mode` with a symbolic batch, optimized, saved
+    and loaded by libesm. Every stage must handle every zoo model, so a failure here fails."""
     model = entry.build()
     for p in model.parameters():
         p.requires_grad = False
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if mode == "trace":
-                sm = jitscript.trace(model, entry.inputs(3), dynamic_batch=True)
-            else:
-                sm = jitscript.script(model)
-        sm = jitscript.optimize(sm)
-        export.save(sm, path)
-    except (jitscript.ScriptError, UnsupportedValueError) as exc:
-        pytest.skip(f"{entry.name} cannot be exported by {mode} on this branch yet: {str(exc).splitlines()[0]}")
-    lacking = sorted(_ops(sm.graph.block) - set(native.supported_ops()))
-    if lacking:
-        pytest.skip(f"{entry.name} uses ops libesm does not implement yet: {lacking}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if mode == "trace":
+            sm = jitscript.trace(model, entry.inputs(3), dynamic_batch=True)
+        else:
+            sm = jitscript.script(model, example_inputs=entry.inputs(3), dynamic_batch=True)
+    sm = jitscript.optimize(sm)
+    export.save(sm, path)
+    assert not _ops(sm.graph.block) - set(native.supported_ops())
     return model, native.load(path)
 
 
