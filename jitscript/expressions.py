@@ -36,7 +36,7 @@ _FOLD = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": o
          "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
          "ge": operator.ge, "and": operator.and_, "or": operator.or_}
 _COMPARE = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
-_BUILTINS = ("len", "min", "max", "abs", "int", "float", "bool", "range", "enumerate")
+_BUILTINS = ("len", "min", "max", "abs", "int", "float", "bool", "range", "enumerate", "getattr")
 
 
 class ExpressionCompiler:
@@ -511,6 +511,8 @@ class ExpressionCompiler:
                                    f"use it as `for ... in {name}(...)`")
         if name == "len":
             return self.length(args[0], tree)
+        if name == "getattr":
+            return self.module_getattr(args, tree)
         if name in ("min", "max"):
             if len(args) < 2 or not all(_is_scalar(type_of(a)) for a in args):
                 raise self.unsupported(f"{name}() of anything but two or more scalars", tree,
@@ -524,6 +526,18 @@ class ExpressionCompiler:
                 return lowering.tensor_unary(self, "abs", args[0], tree)
             return self.scalar_op("abs", args[0], None, tree)
         return self.convert_scalar(name, args[0], tree)
+
+    def module_getattr(self, args: list, tree) -> SV:
+        """`getattr(module, name)` / `getattr(module, name, default)` with a constant name: the
+        attribute as `module.name` reads it; the default when the module has no such attribute."""
+        if len(args) not in (2, 3) or not isinstance(args[0], ModuleRef) or not (
+                isinstance(args[1], Const) and isinstance(args[1].value, str)):
+            raise self.unsupported("getattr() of anything but a module and a constant name", tree,
+                                   "write the attribute out: self.name")
+        ref, attr = args[0], args[1].value
+        if len(args) == 3 and not hasattr(ref.module, attr):
+            return args[2]
+        return self.module_attr(ref, attr, tree)
 
     def convert_scalar(self, name: str, value: SV, tree) -> SV:
         """int(x), float(x), bool(x) of a scalar or a one-element tensor."""

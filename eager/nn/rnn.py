@@ -70,6 +70,13 @@ class RNNBase(Module):
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, float(dropout), bidirectional
         directions = 2 if bidirectional else 1
         gate_size = _GATES[mode] * hidden_size
+        # Constant tuples, so that script unrolls the loops over layers and directions, and the
+        # (weight_ih, bias_ih, weight_hh, bias_hh) names of each layer-direction, read by a
+        # constant index in forward; an absent bias reads as None.
+        self._layer_ids, self._direction_ids = tuple(range(num_layers)), (0, 1)[:directions]
+        self._flat_weights_names = tuple(f"{name}_l{layer}{suffix}" for layer in range(num_layers)
+                                         for suffix in ("", "_reverse")[:directions]
+                                         for name in ("weight_ih", "bias_ih", "weight_hh", "bias_hh"))
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * directions
             for suffix in ("", "_reverse")[:directions]:
@@ -85,10 +92,9 @@ class RNNBase(Module):
         """Every weight and bias uniform in +-1/sqrt(hidden_size)."""
         _init_uniform(self, self.hidden_size)
 
-    def _weights(self, layer: int, suffix: str) -> tuple:
-        get = self._parameters.get
-        return (get(f"weight_ih_l{layer}{suffix}"), get(f"bias_ih_l{layer}{suffix}"),
-                get(f"weight_hh_l{layer}{suffix}"), get(f"bias_hh_l{layer}{suffix}"))
+    def _weight(self, index: int, k: int):
+        """Weight `k` (0 weight_ih, 1 bias_ih, 2 weight_hh, 3 bias_hh) of layer-direction `index`."""
+        return getattr(self, self._flat_weights_names[4 * index + k], None)
 
     def _initial_state(self, input, hx, batch: int):
         directions = 2 if self.bidirectional else 1
@@ -101,6 +107,12 @@ class RNNBase(Module):
                 raise OpError(type(self).__name__, f"expected hidden size {shape}, got {tuple(h.shape)}")
         return hx
 
+    def _unsqueeze_state(self, hx):
+        """An unbatched initial state (layers, hidden) as a batch of one (layers, 1, hidden)."""
+        if self.mode == "LSTM":
+            return hx[0].unsqueeze(1), hx[1].unsqueeze(1)
+        return hx.unsqueeze(1)
+
     def forward(self, input, hx=None):
         batched = input.ndim == 3
         if input.ndim not in (2, 3):
@@ -109,43 +121,48 @@ class RNNBase(Module):
         if not batched:
             input = input.unsqueeze(1)
             if hx is not None:
-                hx = tuple(h.unsqueeze(1) for h in hx) if self.mode == "LSTM" else hx.unsqueeze(1)
+                hx = self._unsqueeze_state(hx)
         elif self.batch_first:
             input = input.transpose(0, 1)
         hx = self._initial_state(input, hx, input.shape[1])
-        output, finals = self._run_layers(input, hx)
-        h_n = stack([f[0] if self.mode == "LSTM" else f for f in finals], 0)
-        hidden = (h_n, stack([f[1] for f in finals], 0)) if self.mode == "LSTM" else h_n
+        output, h_n, c_n = self._run_layers(input, hx)
+        hidden = (h_n, c_n) if self.mode == "LSTM" else h_n
         if not batched:
             output = output.squeeze(1)
-            hidden = tuple(h.squeeze(1) for h in hidden) if self.mode == "LSTM" else hidden.squeeze(1)
+            hidden = (h_n.squeeze(1), c_n.squeeze(1)) if self.mode == "LSTM" else h_n.squeeze(1)
         elif self.batch_first:
             output = output.transpose(0, 1)
         return output, hidden
 
     def _run_layers(self, input, hx):
-        """Every layer and direction; returns the last layer's outputs and each final state."""
+        """Every layer and direction, each unrolled over time (the layers, directions and time
+        steps are known when scripting with example inputs, so script unrolls the loops too);
+        returns the last layer's outputs, the final h of each layer-direction stacked, and the
+        final c stacked likewise (LSTM; else None)."""
         step = _STEPS[self.mode]
         directions = 2 if self.bidirectional else 1
-        finals, layer_input = [], input
-        for layer in range(self.num_layers):
+        h_finals, c_finals, layer_input = [], [], input
+        for layer in self._layer_ids:
             outputs = []
-            for direction in range(directions):
-                w_ih, b_ih, w_hh, b_hh = self._weights(layer, "_reverse" if direction else "")
+            for direction in self._direction_ids:
                 index = layer * directions + direction
                 state = (hx[0][index], hx[1][index]) if self.mode == "LSTM" else hx[index]
-                projected = F.linear(layer_input, w_ih, b_ih)
-                hs = [None] * projected.shape[0]
-                times = range(len(hs) - 1, -1, -1) if direction else range(len(hs))
-                for t in times:
-                    state = step(projected[t], state, w_hh, b_hh)
-                    hs[t] = state[0] if self.mode == "LSTM" else state
-                outputs.append(stack(hs, 0))
-                finals.append(state)
+                projected = F.linear(layer_input, self._weight(index, 0), self._weight(index, 1))
+                if direction == 1:  # the reverse direction reads the sequence back to front
+                    projected = projected.flip(0)
+                hs = []
+                for x_t in projected.unbind(0):
+                    state = step(x_t, state, self._weight(index, 2), self._weight(index, 3))
+                    hs.append(state[0] if self.mode == "LSTM" else state)
+                out = stack(hs, 0)
+                outputs.append(out.flip(0) if direction == 1 else out)
+                h_finals.append(state[0] if self.mode == "LSTM" else state)
+                if self.mode == "LSTM":
+                    c_finals.append(state[1])
             layer_input = outputs[0] if directions == 1 else cat(outputs, 2)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
-        return layer_input, finals
+        return layer_input, stack(h_finals, 0), stack(c_finals, 0) if self.mode == "LSTM" else None
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"

@@ -48,5 +48,5 @@ def _sequence(batch: int):
     return (eager.randn(batch, 5, 6),)
 
 
-LSTM_ENTRY = ZooEntry("lstm", build_lstm, _sequence, traceable=True, scriptable=False)
+LSTM_ENTRY = ZooEntry("lstm", build_lstm, _sequence, traceable=True, scriptable=True)
 GRU_LOOP_ENTRY = ZooEntry("gru_loop", build_gru_loop, _sequence, traceable=True, scriptable=True)

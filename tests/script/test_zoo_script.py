@@ -1,6 +1,6 @@
 """Scripting the model zoo (tests/models): with example inputs and a dynamic batch, the script of
-every zoo model but the library LSTM equals eager at other batch sizes, before and after the
-optimization pipeline."""
+every scriptable zoo model equals eager at other batch sizes, before and after the optimization
+pipeline."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +9,7 @@ import pytest
 import jitscript
 from tests.models import ZOO
 
-NOT_SCRIPTABLE = {"lstm": "nn.LSTM's forward uses a bare `tuple` annotation and Python-side weight tables"}
-ENTRIES = [e for e in ZOO if e.name not in NOT_SCRIPTABLE]
+ENTRIES = [e for e in ZOO if e.scriptable]
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
@@ -28,10 +27,8 @@ def test_zoo_model_scripts_with_a_dynamic_batch(entry):
             np.testing.assert_allclose(module(*inputs).detach().numpy(), want, rtol=entry.rtol, atol=entry.atol)
 
 
-def test_the_lstm_is_rejected_with_a_located_message():
-    entry = next(e for e in ZOO if e.name == "lstm")
-    with pytest.raises(jitscript.ScriptError, match=r"rnn\.py:\d+:\d+: error: this type annotation"):
-        jitscript.script(entry.build(), example_inputs=entry.inputs(2))
+def test_every_zoo_model_is_scriptable():
+    assert [e.name for e in ZOO if not e.scriptable] == []
 
 
 def test_if_model_keeps_its_data_dependent_branch():
