@@ -69,3 +69,27 @@ def test_scripted_zoo_model_runs_in_c(entry, tmp_path):
         for make in makers:
             for batch in (2, 5):
                 _check(model, loaded, make(batch))
+
+
+class _BiLSTM(eager.nn.Module):
+    """A 2-layer bidirectional LSTM (reversed time steps: flip) -> Linear on every step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = eager.nn.LSTM(4, 5, num_layers=2, bidirectional=True, batch_first=True)
+        self.head = eager.nn.Linear(10, 2)
+
+    def forward(self, x):
+        out, (h, c) = self.lstm(x)
+        return self.head(out), h, c
+
+
+def test_scripted_bidirectional_lstm_runs_in_c(tmp_path):
+    eager.manual_seed(0)
+    model = _BiLSTM().eval()
+    sm = jitscript.optimize(jitscript.script(model, example_inputs=(eager.randn(3, 4, 4),), dynamic_batch=True))
+    export.save(sm, tmp_path / "bilstm.esm")
+    loaded = native.load(tmp_path / "bilstm.esm")
+    with eager.no_grad():
+        for batch in (2, 5):
+            _check(model, loaded, (eager.randn(batch, 4, 4),))
