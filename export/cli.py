@@ -23,7 +23,8 @@ from jitscript.types import TensorType
 
 EXAMPLES = {
     "trace": "eagerscript trace examples/models.py:MLP --example-input 1x784:float32 --dynamic-batch -o mlp.esm",
-    "script": "eagerscript script mypkg.models:Classifier --weights ckpt.pt -o classifier.esm",
+    "script": "eagerscript script mypkg.models:Classifier --weights ckpt.pt --example-input 1x3x32x32 "
+              "--dynamic-batch -o classifier.esm",
     "inspect": "eagerscript inspect mlp.esm --graph",
     "run": "eagerscript run mlp.esm --input x=batch.npy --output-dir out/ --runtime python",
 }
@@ -176,10 +177,15 @@ def cmd_trace(args) -> None:
 
 def cmd_script(args) -> None:
     examples = tuple(parse_example_input(text) for text in args.example_input or ())
+    if args.dynamic_batch and not examples:
+        raise CLIError("--dynamic-batch needs --example-input: the symbolic batch is dim 0 of the example inputs")
     module = _prepare_module(args)
-    _progress(f"compiling {args.target}" + (" with example input shapes" if examples else ""))
-    scripted = _jitscript_entry("script")(module, example_inputs=examples or None)
-    _finish_export(scripted, args, "script", _source_file(module))
+    _progress(f"compiling {args.target}" + (" with example input shapes" if examples else "")
+              + (" and a symbolic batch" if args.dynamic_batch else ""))
+    scripted = _jitscript_entry("script")(module, example_inputs=examples or None, dynamic_batch=args.dynamic_batch)
+    # As for a trace, the stored memory plan is made for the example's batch size.
+    dims = {"N": examples[0].shape[0]} if args.dynamic_batch else None
+    _finish_export(scripted, args, "script", _source_file(module), dims=dims)
 
 
 # ---- inspect -------------------------------------------------------------------------------------
@@ -330,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     script.add_argument("--example-input", action="append", metavar="SHAPE[:DTYPE]",
                         help="optional, one per tensor input: fixes its dtype and shape (as jitscript.script's "
                              "example_inputs), which lets the compiler check shapes and plan memory")
+    script.add_argument("--dynamic-batch", action="store_true",
+                        help="keep dim 0 of the example inputs symbolic (N), so the file runs at any batch size")
     insp = _subparser(sub, "inspect", "summarize a .esm file", cmd_inspect)
     insp.add_argument("file", metavar="FILE.esm")
     insp.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -1,6 +1,7 @@
 """The `eagerscript` command (run as `python -m export`) on small saved graphs."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -236,3 +237,55 @@ def test_trace_a_file_inside_a_package_with_relative_imports(tmp_path):
     result = eagerscript("trace", package / "model.py:build", "--example-input", "1x2x3", "-o", tmp_path / "m.esm")
     assert result.returncode == 0, result.stderr
     assert export.inspect(tmp_path / "m.esm")["source_file"] == str(package / "layers.py")
+
+
+CONV_SOURCE = """\
+import eager
+from eager import nn
+
+
+class ConvNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        h = eager.relu(self.bn(self.conv(x)))
+        return self.fc(h.mean((2, 3)))
+
+
+def make():
+    eager.manual_seed(3)
+    return ConvNet().eval()
+"""
+
+
+@pytest.mark.parametrize("runtime", ["python", "c"])
+def test_script_with_a_dynamic_batch_runs_conv_and_batchnorm_at_any_batch(tmp_path, runtime):
+    if runtime == "c":
+        pytest.importorskip("export.native", reason="export.native (the C runtime binding) is not in this tree")
+    (tmp_path / "conv.py").write_text(CONV_SOURCE)
+    result = eagerscript("script", "conv.py:make", "--example-input", "2x3x6x6", "--dynamic-batch", "-o", "conv.esm",
+                         cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "with example input shapes and a symbolic batch" in result.stderr
+    info = export.inspect(tmp_path / "conv.esm")
+    assert info["inputs"][0]["shape"] == ["N", 3, 6, 6] and info["export_mode"] == "script"
+    x = np.random.default_rng(0).standard_normal((5, 3, 6, 6)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    result = eagerscript("run", "conv.esm", "--input", "x=x.npy", "--runtime", runtime, "--output-dir", "out",
+                         cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    spec = importlib.util.spec_from_file_location("cli_conv_model", tmp_path / "conv.py")
+    conv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conv)
+    (output_file,) = (tmp_path / "out").iterdir()
+    np.testing.assert_allclose(np.load(output_file), conv.make()(eager.tensor(x)).detach().numpy(),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_script_dynamic_batch_without_example_inputs_is_a_command_line_error(model_dir):
+    result = eagerscript("script", "models.py:Flatten", "--dynamic-batch", "-o", "m.esm", cwd=model_dir)
+    assert result.returncode == 1 and "--dynamic-batch needs --example-input" in result.stderr
