@@ -153,9 +153,12 @@ def _info_dict(info: _TensorInfo) -> dict:
 
 
 class NativeModel:
-    """A loaded .esm model and one session: `run(*arrays)` or `run(**named)` -> list of arrays."""
+    """A loaded .esm model and one session: `run(*arrays)` or `run(**named)` -> list of arrays.
+    `max_arena_bytes` and `max_loop_iterations` are esm_options' limits (0: the defaults); set
+    them for untrusted files (SECURITY.md)."""
 
-    def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
+    def __init__(self, path: str | os.PathLike, threads: int = 1, *, max_arena_bytes: int = 0,
+                 max_loop_iterations: int = 0) -> None:
         self._lib = lib = library()
         self._model = ctypes.c_void_p()
         self._session = ctypes.c_void_p()
@@ -167,6 +170,8 @@ class NativeModel:
         options = _Options()
         lib.esm_options_init(ctypes.byref(options))
         options.num_threads = threads
+        options.max_arena_bytes = max_arena_bytes
+        options.max_loop_iterations = max_loop_iterations
         status = lib.esm_session_create(self._model, ctypes.byref(options), ctypes.byref(self._session))
         if status:
             raise RuntimeError(status, "esm_session_create failed")
@@ -198,7 +203,11 @@ class NativeModel:
         arrays = []
         for spec, value in zip(self.inputs, args):
             value = value.numpy() if hasattr(value, "numpy") and not isinstance(value, np.ndarray) else value
-            array = np.asarray(value, dtype=spec["dtype"])  # (ascontiguousarray would make 0-d 1-d)
+            source = np.asarray(value)
+            if not np.can_cast(source.dtype, spec["dtype"], casting="same_kind"):
+                raise TypeError(f"run(): input {spec['name']} takes {spec['dtype']}, got {source.dtype} "
+                                "(no same-kind conversion)")
+            array = source.astype(spec["dtype"], copy=False)  # (ascontiguousarray would make 0-d 1-d)
             arrays.append(array if array.flags.c_contiguous else array.copy())
         return arrays
 
@@ -247,9 +256,12 @@ class NativeModel:
             self.close()
 
 
-def load(path: str | os.PathLike, threads: int = 1) -> NativeModel:
-    """Load `path` with the C runtime (mmap, zero-copy weights) and create a session."""
-    return NativeModel(path, threads=threads)
+def load(path: str | os.PathLike, threads: int = 1, *, max_arena_bytes: int = 0,
+         max_loop_iterations: int = 0) -> NativeModel:
+    """Load `path` with the C runtime (mmap, zero-copy weights) and create a session whose arena
+    and loops are limited as given (0: no arena limit, 2**31 iterations)."""
+    return NativeModel(path, threads=threads, max_arena_bytes=max_arena_bytes,
+                       max_loop_iterations=max_loop_iterations)
 
 
 if __name__ == "__main__":

@@ -279,6 +279,9 @@ def save(module: ScriptModule, path: str | os.PathLike, *, mode: str | None = No
     symbolic dims (e.g. {"N": 8}, default 1) for the stored memory plan. Raises
     `jitscript.IRError` for a graph that does not verify (nothing is written).
     """
+    if not isinstance(module, ScriptModule):
+        raise TypeError(f"export.save expects a ScriptModule (from jitscript.script or jitscript.trace), "
+                        f"got {type(module).__name__}")
     mode = mode or ("script" if module.source else "trace")
     if mode not in _MODES:
         raise ValueError(f"export.save: mode must be one of {sorted(_MODES)}, got {mode!r}")

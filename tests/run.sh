@@ -12,7 +12,22 @@ cmake --build native_runtime/build -j 2 > /dev/null
 (cd native_runtime/build && ctest --output-on-failure)
 cmake -S native_runtime -B native_runtime/build-asan -DESM_SANITIZE=ON -DESM_BUILD_TOOLS=OFF -DCMAKE_BUILD_TYPE=Debug > /dev/null
 cmake --build native_runtime/build-asan -j 2 > /dev/null
-(cd native_runtime/build-asan && ctest --output-on-failure)
+(cd native_runtime/build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure)  # LeakSanitizer too
+# Hardening (SECURITY.md): the kernels' thread pool and one model shared by sessions on 4 threads,
+# under ThreadSanitizer; and,
+# when clang is installed, 60 seconds of libFuzzer on load -> prepare -> run (seeds: test models).
+cmake -S native_runtime -B native_runtime/build-tsan -DESM_TSAN=ON -DESM_BUILD_TOOLS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+cmake --build native_runtime/build-tsan -j 2 --target test_threads test_shared_model > /dev/null
+(cd native_runtime/build-tsan && ctest -R "test_threads|test_shared_model" --output-on-failure)
+if command -v clang > /dev/null; then
+  cmake -S native_runtime -B native_runtime/build-fuzz -DCMAKE_C_COMPILER=clang -DESM_FUZZ=ON -DESM_BUILD_TESTS=OFF \
+    -DESM_BUILD_TOOLS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+  cmake --build native_runtime/build-fuzz -j 2 --target fuzz_load > /dev/null
+  corpus=$(mktemp -d)
+  native_runtime/build-fuzz/fuzz/fuzz_load -max_total_time=60 -rss_limit_mb=1024 -timeout=5 -print_final_stats=1 \
+    -artifact_prefix=native_runtime/build-fuzz/ "$corpus" native_runtime/fuzz/seeds native_runtime/tests/data 2>&1 | tail -4
+  rm -rf "$corpus"
+fi
 # arm64: cross-compiled with Debian's gcc-aarch64-linux-gnu, tests run under qemu-user (when
 # installed: apt-get install gcc-aarch64-linux-gnu qemu-user).
 if command -v aarch64-linux-gnu-gcc > /dev/null && command -v qemu-aarch64 > /dev/null; then

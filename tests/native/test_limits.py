@@ -1,0 +1,118 @@
+"""Hostile models against the C runtime's resource limits: a file that declares a huge tensor,
+a loop with an absurd trip count or blocks nested too deep is refused with a clear error (at
+load or prepare, loops at the iteration that crosses the limit) - never a huge allocation, a
+hang or a crash. The limits are esm_options' max_arena_bytes and max_loop_iterations."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+import export
+import jitscript
+from export import native
+from jitscript import ScriptModule
+
+pytestmark = pytest.mark.skipif(shutil.which("cmake") is None, reason="building libesm needs cmake")
+
+
+def _repeat(*repeats: int) -> str:
+    """A graph tiling a [2] input `repeats` times (the declared result type is not trusted)."""
+    return f"""\
+graph(%x : Tensor(float32, [2])):
+  %y : Tensor(float32, [1, 2]) = repeat[repeats={tuple(repeats)}](%x)
+  return (%y)
+"""
+
+
+HUGE_REPEAT = _repeat(65536, 65536)  # 2**33 float32 elements: 32 GiB
+ABSURD_REPEAT = _repeat(2**31, 2**31)  # 2**63 elements: beyond any size arithmetic
+OUT_OF_RANGE_REPEAT = _repeat(2**40)  # an attribute the loader refuses outright
+
+ABSURD_LOOP = """\
+graph(%x : Tensor(float32, [N, 4])):
+  %n : int = prim::constant[value=1000000000000]()
+  %true : bool = prim::constant[value=True]()
+  %out : Tensor(float32, [N, 4]) = prim::loop(%n, %true, %x)  # hostile.py:3:4
+    block0(%i : int, %acc : Tensor(float32, [N, 4])):
+      %t : Tensor(float32, [N, 4]) = tanh(%acc)
+      -> (%true, %t)
+  return (%out)
+"""
+
+
+def _nested_ifs(depth: int) -> str:
+    """A graph of `depth` prim::if blocks, each inside the previous one's then-branch."""
+    lines = ["graph(%x : Tensor(float32, [4]), %flag : bool):"]
+    for d in range(depth):
+        pad = "  " * (2 * d + 1)
+        lines += [f"{pad}%r{d} : Tensor(float32, [4]) = prim::if(%flag)", f"{pad}  block0():"]
+    inner = "  " * (2 * depth + 1)
+    lines += [f"{inner}%leaf : Tensor(float32, [4]) = neg(%x)"]
+    result = "%leaf"
+    for d in reversed(range(depth)):
+        pad = "  " * (2 * d + 1)
+        lines += [f"{pad}    -> ({result})", f"{pad}  block1():", f"{pad}    -> (%x)"]
+        result = f"%r{d}"
+    lines += [f"  return ({result})"]
+    return "\n".join(lines) + "\n"
+
+
+def _save(text: str, path) -> str:
+    export.save(ScriptModule(jitscript.parse(text, {})), path)
+    return str(path)
+
+
+def test_huge_intermediate_is_refused_at_prepare_by_max_arena_bytes(tmp_path):
+    model = native.load(_save(HUGE_REPEAT, tmp_path / "huge.esm"), max_arena_bytes=1 << 20)
+    refusal = r"needs a \d+-byte arena; esm_options.max_arena_bytes is 1048576"
+    with pytest.raises(native.RuntimeError, match=refusal) as info:
+        model.run(np.ones(2, np.float32))
+    assert info.value.status_name == "ESM_ERR_OUT_OF_MEMORY"
+
+
+def test_absurd_shape_is_refused_at_prepare_even_without_a_limit(tmp_path):
+    model = native.load(_save(ABSURD_REPEAT, tmp_path / "absurd.esm"))
+    with pytest.raises(native.RuntimeError, match="repeat") as info:
+        model.run(np.ones(2, np.float32))
+    assert info.value.status_name == "ESM_ERR_SHAPE"
+
+
+def test_out_of_range_attribute_is_refused_at_load(tmp_path):
+    with pytest.raises(native.RuntimeError, match=r"node 0 \(repeat\): attribute repeats holds an int beyond") as info:
+        native.load(_save(OUT_OF_RANGE_REPEAT, tmp_path / "range.esm"))
+    assert info.value.status_name == "ESM_ERR_INVALID_MODEL"
+
+
+def test_absurd_loop_trip_count_stops_at_max_loop_iterations(tmp_path):
+    model = native.load(_save(ABSURD_LOOP, tmp_path / "loop.esm"), max_loop_iterations=100)
+    refusal = r"prim::loop.*more than 100 iterations \(esm_options.max_loop_iterations\)"
+    with pytest.raises(native.RuntimeError, match=refusal) as info:
+        model.run(np.zeros((2, 4), np.float32))
+    assert info.value.status_name == "ESM_ERR_RUNTIME"
+
+
+def test_loop_within_the_limit_runs(tmp_path):
+    """The limit counts iterations, it does not reject loops: 5 tanh steps under a limit of 5."""
+    text = ABSURD_LOOP.replace("1000000000000", "5")
+    model = native.load(_save(text, tmp_path / "loop5.esm"), max_loop_iterations=5)
+    x = np.full((2, 4), 0.5, np.float32)
+    want = x
+    for _ in range(5):
+        want = np.tanh(want)
+    np.testing.assert_allclose(model.run(x)[0], want, rtol=1e-6)
+
+
+def test_blocks_nested_too_deep_are_refused_at_load(tmp_path):
+    path = _save(_nested_ifs(40), tmp_path / "deep.esm")
+    with pytest.raises(native.RuntimeError, match="blocks are nested deeper than 32") as info:
+        native.load(path)
+    assert info.value.status_name == "ESM_ERR_INVALID_MODEL"
+
+
+def test_blocks_nested_within_the_limit_load_and_run(tmp_path):
+    model = native.load(_save(_nested_ifs(8), tmp_path / "nested.esm"))
+    x = np.arange(4, dtype=np.float32)
+    np.testing.assert_array_equal(model.run(x, True)[0], -x)
+    np.testing.assert_array_equal(model.run(x, False)[0], x)
