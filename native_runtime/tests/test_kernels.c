@@ -779,6 +779,40 @@ static void test_pad_modes(void)
     node_free(&t);
 }
 
+/* Linear on "3 threads" (the harness runs the parts one by one): split along n, then along m. */
+static void test_threaded_products_match(void)
+{
+    static const int64_t sizes[][3] = {{40, 300, 100}, {300, 20, 200}};
+    size_t s;
+    for (s = 0; s < 2; s++) {
+        int64_t m = sizes[s][0], n = sizes[s][1], k = sizes[s][2], i, j, p;
+        const int64_t sx[] = {m, k}, sw[] = {n, k}, sb[] = {n};
+        float *x = malloc(sizeof(float) * (size_t)(m * k)), *w = malloc(sizeof(float) * (size_t)(n * k));
+        float *b = malloc(sizeof(float) * (size_t)n);
+        double *want = malloc(sizeof(double) * (size_t)(m * n));
+        unsigned seed = 9;
+        test_node t;
+        for (i = 0; i < m * k; i++) x[i] = frand(&seed);
+        for (i = 0; i < n * k; i++) w[i] = frand(&seed);
+        for (i = 0; i < n; i++) b[i] = frand(&seed);
+        for (i = 0; i < m; i++)
+            for (j = 0; j < n; j++) {
+                double acc = b[j];
+                for (p = 0; p < k; p++) acc += (double)x[i * k + p] * w[j * k + p];
+                want[i * n + j] = acc;
+            }
+        node_init(&t, "linear");
+        t.ctx.num_threads = 3;
+        node_input(&t, ESM_FLOAT32, 2, sx, x);
+        node_input(&t, ESM_FLOAT32, 2, sw, w);
+        node_input(&t, ESM_FLOAT32, 1, sb, b);
+        CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+        check_f32("threaded linear", t.out[0].data, want, m * n, 1e-5);
+        node_free(&t);
+        free(x), free(w), free(b), free(want);
+    }
+}
+
 int main(void)
 {
     test_registry_is_sorted_and_found();
@@ -808,6 +842,7 @@ int main(void)
     test_softmax_and_log_softmax_over_each_dim();
     test_index_selects_ints_first();
     test_pad_modes();
+    test_threaded_products_match();
     printf("%d checks, %d failures (GEMM kernel: %s)\n", checks, failures, esm_sgemm_kernel_name());
     return failures != 0;
 }

@@ -22,6 +22,7 @@ PROGRAMS = {
     "test_threads": [],
     "test_shared_model": [],
     "test_api": [],
+    "test_limits": [],
     "fuzz_replay": [str(TESTS_DIR / "data" / "fuzz_regressions"), str(native.SOURCE_DIR / "fuzz" / "seeds")],
 }
 
