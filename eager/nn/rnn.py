@@ -103,7 +103,8 @@ class RNNBase(Module):
             zeros = creation.zeros(shape, dtype=input.dtype, device=input.device.type)
             return (zeros, zeros) if self.mode == "LSTM" else zeros
         for h in (hx if self.mode == "LSTM" else (hx,)):
-            if tuple(h.shape) != shape:
+            # dim by dim (not tuple(h.shape)) so that script folds the check for known shapes
+            if h.ndim != 3 or h.shape[0] != shape[0] or h.shape[1] != shape[1] or h.shape[2] != shape[2]:
                 raise OpError(type(self).__name__, f"expected hidden size {shape}, got {tuple(h.shape)}")
         return hx
 

@@ -88,3 +88,24 @@ class DynamicName(nn.Module):
 def test_getattr_with_a_run_time_name_is_rejected():
     with pytest.raises(jitscript.ScriptError, match="getattr"):
         jitscript.script(DynamicName())
+
+
+class WithState(nn.Module):
+    """An LSTM run from a given initial state (h0, c0)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(4, 5, num_layers=2)
+
+    def forward(self, x, h0, c0):
+        out, (h, c) = self.lstm(x, (h0, c0))
+        return out + h[-1] + c[-1]
+
+
+def test_lstm_with_an_initial_state_of_known_shape_scripts_like_eager():
+    eager.manual_seed(0)
+    model = WithState().eval()
+    inputs = (eager.randn(3, 2, 4), eager.randn(2, 2, 5), eager.randn(2, 2, 5))
+    scripted = jitscript.script(model, example_inputs=inputs)
+    fresh = (eager.randn(3, 2, 4), eager.randn(2, 2, 5), eager.randn(2, 2, 5))
+    np.testing.assert_allclose(scripted(*fresh).detach().numpy(), model(*fresh).detach().numpy(), rtol=1e-5, atol=1e-6)
