@@ -327,6 +327,18 @@ def print_footprint(per_model: dict[str, dict]) -> None:
     print(f"(a bare `python3 -c 'import numpy'` peaks at {python_rss:.1f} MB of the ONNX Runtime script's RSS)")
 
 
+def print_load_1mb(tmp: Path, repeats: int) -> None:
+    """Load time of a 1 MB model: one Linear(512, 512) (1.0 MB of float32 weights)."""
+    import torch
+    eager.manual_seed(0)
+    model = eager.nn.Sequential(eager.nn.Linear(512, 512)).eval()
+    case = Case("linear_1mb", lambda: model, lambda: torch.nn.Sequential(torch.nn.Linear(512, 512)), (512,))
+    paths = export_all(case, model, torch_copy(case, model), tmp)
+    ms = load_ms(paths, np.zeros((1, 512), np.float32), repeats)
+    print(f"1 MB model (Linear 512x512, .esm {paths['esm'].stat().st_size / 2**20:.2f} MiB): load + first run "
+          f"libesm {ms['libesm']:.3f} ms (ctypes, Python included), onnxruntime {ms['onnxruntime']:.3f} ms")
+
+
 def print_gemm(sizes: list[int]) -> None:
     print(f"\n## GEMM, 1 thread: NumPy BLAS {gemm.numpy_blas()}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -355,10 +367,25 @@ def print_machine() -> None:
     load = os.getloadavg()
     print(f"CPU: {gemm.cpu_model()}, {os.cpu_count()} logical cores; load average {load[0]:.2f} {load[1]:.2f} "
           f"{load[2]:.2f} (a shared machine: other jobs run beside this benchmark)")
-    print(f"NumPy BLAS: {gemm.numpy_blas()}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    print(f"NumPy BLAS: {gemm.numpy_blas()}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
     import onnxruntime
     import torch
     print(f"libesm {native.version()}, onnxruntime {onnxruntime.__version__}, torch {torch.__version__}")
+
+
+def measure_models(selected: list[Case], args, tmp: Path, load_repeats: int) -> tuple[list[dict], dict]:
+    """Latency rows and per-model load/memory/size figures of every selected case."""
+    rows, per_model = [], {}
+    for case in selected:
+        model = case.build()
+        twin = torch_copy(case, model)
+        paths = export_all(case, model, twin, tmp)
+        rows += latency_rows(case, paths, twin, args, tmp)
+        x = np.load(tmp / f"{case.name}_1.npy")
+        per_model[case.name] = {**load_ms(paths, x, load_repeats), **memory_and_size(case, paths, tmp)}
+        print(f"... {case.name} done", file=sys.stderr, flush=True)
+    return rows, per_model
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -369,22 +396,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-size", action="store_true", help="skip the -Os build of libesm.a")
     args = parser.parse_args(argv)
     args.seconds, args.runs, load_repeats = (0.05, 50, 5) if args.quick else (0.25, 300, 20)
+    # PyTorch's OpenMP workers spin between calls; on a loaded 2-core machine a spinning worker waits
+    # whole scheduler slices (8 ms per call at 2 threads). Passive waiting is the fair setting here.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     print_machine()
     selected = [c for c in cases() if not args.models or c.name in args.models]
-    rows, per_model = [], {}
     with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        for case in selected:
-            model = case.build()
-            twin = torch_copy(case, model)
-            paths = export_all(case, model, twin, tmp)
-            rows += latency_rows(case, paths, twin, args, tmp)
-            x = np.load(tmp / f"{case.name}_1.npy")
-            per_model[case.name] = {**load_ms(paths, x, load_repeats), **memory_and_size(case, paths, tmp)}
-            print(f"... {case.name} done", file=sys.stderr, flush=True)
-    print_latency(rows)
-    print_passes(rows)
-    print_footprint(per_model)
+        rows, per_model = measure_models(selected, args, Path(tmp_name), load_repeats)
+        print_latency(rows)
+        print_passes(rows)
+        print_footprint(per_model)
+        print_load_1mb(Path(tmp_name), load_repeats)
     print_gemm([256, 1024])
     if not args.skip_size and shutil.which("cmake"):
         print_library_size()
