@@ -5,7 +5,7 @@
  * Reads every input from a .npy file (inputs may also be given positionally in the model's
  * order: --input FILE.npy), runs the model, and prints each output's name, shape and first
  * values; with --output-dir writes OUTPUT_NAME.npy files; with --bench N runs N more times and
- * prints latency statistics (min / median / mean / max in milliseconds). */
+ * prints latency statistics (min / median / p90 / mean / max in milliseconds). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,8 +68,8 @@ static int bench(esm_session *session, int runs) {
         sum += ms[i];
     }
     qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
-    printf("bench: %d runs, min %.4f ms, median %.4f ms, mean %.4f ms, max %.4f ms, arena %zu bytes\n", runs, ms[0],
-           ms[runs / 2], sum / runs, ms[runs - 1], esm_session_arena_bytes(session));
+    printf("bench: %d runs, min %.4f ms, median %.4f ms, p90 %.4f ms, mean %.4f ms, max %.4f ms, arena %zu bytes\n",
+           runs, ms[0], ms[runs / 2], ms[(runs * 9) / 10], sum / runs, ms[runs - 1], esm_session_arena_bytes(session));
     free(ms);
     return 0;
 }
