@@ -117,3 +117,20 @@ def test_blocks_nested_within_the_limit_load_and_run(tmp_path):
     x = np.arange(4, dtype=np.float32)
     np.testing.assert_array_equal(model.run(x, True)[0], -x)
     np.testing.assert_array_equal(model.run(x, False)[0], x)
+
+
+CAST_TO_INT = """\
+graph(%x : Tensor(float32, [5])):
+  %y : Tensor(int64, [5]) = cast[dtype=int64](%x)
+  %z : Tensor(int32, [5]) = cast[dtype=int32](%x)
+  return (%y, %z)
+"""
+
+
+def test_out_of_range_float_to_int_casts_saturate(tmp_path):
+    """C leaves such conversions undefined; libesm defines them so hostile inputs cannot reach UB."""
+    model = native.load(_save(CAST_TO_INT, tmp_path / "cast.esm"))
+    y, z = model.run(np.array([np.nan, np.inf, -np.inf, 1e30, -2.5], np.float32))
+    i64, i32 = np.iinfo(np.int64), np.iinfo(np.int32)
+    np.testing.assert_array_equal(y, [0, i64.max, i64.min, i64.max, -2])
+    np.testing.assert_array_equal(z, [0, i32.max, i32.min, i32.max, -2])
