@@ -105,18 +105,36 @@ cuda = _Cuda()
 
 # ---- tensor ops of issue 3 (ops-tensor) ------------------------------------------------------------
 from .creation import as_tensor  # noqa: E402
-from .ops.indexing import gather, index_select, masked_fill, scatter, scatter_add  # noqa: E402
+from .ops.indexing import (  # noqa: E402
+    gather,
+    index_select,
+    masked_fill,
+    masked_select,
+    nonzero,
+    scatter,
+    scatter_add,
+    tril,
+    triu,
+)
 from .ops.reduction import (  # noqa: E402
+    all,
+    allclose,
     amax,
     amin,
+    any,
     argmax,
     argmin,
+    argsort,
     cumsum,
+    equal,
     logsumexp,
     max,
     min,
+    norm,
     prod,
+    sort,
     std,
+    topk,
     var,
 )
 from .ops.shape import (  # noqa: E402
@@ -124,14 +142,21 @@ from .ops.shape import (  # noqa: E402
     chunk,
     clone,
     flip,
+    movedim,
     narrow,
     repeat,
+    roll,
     split,
     squeeze,
     stack,
     unbind,
+    unflatten,
     unsqueeze,
 )
 
 concat = cat
+moveaxis = movedim
+swapaxes = transpose
+swapdims = transpose
 concatenate = cat
+

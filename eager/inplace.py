@@ -40,8 +40,7 @@ def _shell(t: Tensor) -> Tensor:
     It holds a copy of the old values (the buffer is about to be overwritten), so the node that
     made `t` and the node of the in-place op both read what they saw in the forward pass.
     """
-    if t._view_of is not None and t._version[0] != t._view_of[3]:
-        dispatch.refresh_view(t)  # its base was written since: take the history it has now
+    _refresh_if_stale(t)
     shell = Tensor._wrap(t.data.copy(), t.requires_grad)
     shell._version = [t._version[0]]
     node = t._ctx
@@ -53,6 +52,12 @@ def _shell(t: Tensor) -> Tensor:
     return shell
 
 
+def _refresh_if_stale(t: Tensor) -> None:
+    """Re-derive a view's history from its base when the base was written since it was taken."""
+    if t._view_of is not None and t._version[0] != t._view_of[3]:
+        dispatch.refresh_view(t)
+
+
 def _retarget(node, index: int, t: Tensor, version: int) -> None:
     """Make output `index` of `node` refer to `t` at `version` (weakly, as the dispatcher does)."""
     refs, versions = list(node.out_refs), list(node.out_versions)
@@ -62,9 +67,9 @@ def _retarget(node, index: int, t: Tensor, version: int) -> None:
 
 def _conform(op: str, self: Tensor, result: Tensor) -> Tensor:
     """`result` cast to self's dtype; an in-place op can neither broadcast self nor widen its type."""
-    if tuple(result.shape) != tuple(self.shape):
-        raise OpError(op, f"output with shape {tuple(self.shape)} doesn't match the broadcast shape "
-                      f"{tuple(result.shape)}")
+    if result.data.shape != self.data.shape:  # .data: a check, not a size a tracer should record
+        raise OpError(op, f"output with shape {self.data.shape} doesn't match the broadcast shape "
+                      f"{result.data.shape}")
     if result.dtype.category > self.dtype.category:
         raise OpError(op, f"result type {result.dtype.name} can't be cast to the desired output type "
                       f"{self.dtype.name}")
@@ -106,6 +111,7 @@ def _assign(self: Tensor, result: Tensor, recording: bool) -> None:
 
 def apply_inplace(self: Tensor, name: str, fn, *args) -> Tensor:
     """self <- fn(self, *args) in place."""
+    _refresh_if_stale(self)  # a view of a base written since may have gained a history
     recording = GRAD_MODE.enabled and (self.requires_grad or _requires_grad(args))
     if recording:
         _check_not_leaf(self)

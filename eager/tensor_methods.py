@@ -73,3 +73,11 @@ bind({
 from .ops import nn as _nn  # noqa: E402 - grouped with the bindings it feeds
 
 bind({"softmax": _nn.softmax, "log_softmax": _nn.log_softmax})
+bind({
+    "any": R.any, "all": R.all, "argsort": R.argsort, "sort": R.sort, "topk": R.topk, "norm": R.norm,
+    "tril": _I.tril, "triu": _I.triu, "masked_select": _I.masked_select,
+})
+bind({
+    "unflatten": S.unflatten, "movedim": S.movedim, "moveaxis": S.movedim, "roll": S.roll,
+    "swapaxes": S.transpose, "swapdims": S.transpose, "nonzero": _I.nonzero,
+})

@@ -6,6 +6,8 @@ files in the IR interpreter and in the C runtime, and print accuracy and agreeme
 from __future__ import annotations
 
 import argparse
+import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,6 +43,31 @@ def run_c_runtime(path: Path, images: np.ndarray) -> np.ndarray:
     from export import native
 
     return native.load(path).run(images)[0]
+
+
+def build_c_app(build_dir: Path) -> Path:
+    """Build examples/c_app (a plain C program linking libesm) against the built libesm."""
+    from export import native
+
+    lib = native.library_path()
+    if not lib.exists():
+        lib = native.build()
+    source = Path(__file__).resolve().parent / "c_app"
+    quiet = {"check": True, "stdout": subprocess.DEVNULL}
+    subprocess.run(["cmake", "-S", str(source), "-B", str(build_dir), f"-DESM_PREBUILT_DIR={lib.parent}"], **quiet)
+    subprocess.run(["cmake", "--build", str(build_dir)], **quiet)
+    return build_dir / "digits_app"
+
+
+def run_c_app(model: Path, images: np.ndarray, labels: np.ndarray, out_dir: Path) -> tuple[float, np.ndarray]:
+    """Accuracy printed by the C app and the logits it wrote."""
+    np.save(out_dir / "test_images.npy", images)
+    np.save(out_dir / "test_labels.npy", labels)
+    app = build_c_app(out_dir / "c_app_build")
+    logits = out_dir / "c_app_logits.npy"
+    result = subprocess.run([str(app), str(model), str(out_dir / "test_images.npy"), str(out_dir / "test_labels.npy"),
+                             "--logits", str(logits)], check=True, capture_output=True, text=True)
+    return float(re.search(r"accuracy: ([0-9.]+)", result.stdout).group(1)), np.load(logits)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         worst = max(worst, diff)
         print(f"   {mode:6s} C runtime:      accuracy {accuracy(native_logits, y):.4f}, "
               f"max |logit - eager| {diff:.2e}")
+    print("4. the C app (examples/c_app, plain C linking libesm) on the traced file")
+    app_accuracy, app_logits = run_c_app(paths["trace"], x, y, out_dir)
+    diff = float(np.abs(app_logits - eager_logits).max())
+    worst = max(worst, diff)
+    print(f"   C app: accuracy {app_accuracy:.4f}, max |logit - eager| {diff:.2e}")
     agree = worst < 1e-3
     print(f"eager accuracy {accuracy(eager_logits, y):.4f}; exported models agree with eager: "
           f"{'yes' if agree else 'NO'} (max abs logit difference {worst:.2e})")

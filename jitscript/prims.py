@@ -117,8 +117,8 @@ def scalar_result_type(op: str, types: list[IRType]) -> IRType:
     return IntType()
 
 
-def constant_type(value) -> IRType:
-    """The IR type of a `prim::constant` value."""
+def scalar_constant_type(value) -> IRType | None:
+    """The IR type of a bool, int, float, str or None (None for anything else)."""
     if isinstance(value, bool):
         return BoolType()
     if isinstance(value, int):
@@ -129,6 +129,14 @@ def constant_type(value) -> IRType:
         return StrType()
     if value is None:
         return NoneType()
+    return None
+
+
+def constant_type(value) -> IRType:
+    """The IR type of a `prim::constant` value."""
+    scalar = scalar_constant_type(value)
+    if scalar is not None:
+        return scalar
     if isinstance(value, list):
         return ListType(constant_type(value[0]) if value else IntType())
     if isinstance(value, tuple):

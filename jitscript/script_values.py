@@ -14,15 +14,14 @@ from dataclasses import dataclass, field
 
 from .diagnostics import SourceLoc
 from .ir import Value
+from .prims import scalar_constant_type
 from .types import (
-    BoolType,
     FloatType,
     IntType,
     IRType,
     ListType,
     NoneType,
     OptionalType,
-    StrType,
     TensorType,
     TupleType,
 )
@@ -80,17 +79,7 @@ SV = Value | Const | ModuleRef | Callee | TupleSV | ListSV | Undefined
 
 def const_type(value) -> IRType | None:
     """The IR type of a Python constant (None for things that have no run-time form)."""
-    if isinstance(value, bool):
-        return BoolType()
-    if isinstance(value, int):
-        return IntType()
-    if isinstance(value, float):
-        return FloatType()
-    if isinstance(value, str):
-        return StrType()
-    if value is None:
-        return NoneType()
-    return None
+    return scalar_constant_type(value)
 
 
 def type_of(sv) -> IRType | None:

@@ -130,6 +130,17 @@ def test_in_place_on_a_view_whose_base_changed_since_it_was_taken():
     _assert_same_as_pytorch(program)
 
 
+def test_in_place_on_a_stale_view_of_a_plain_tensor_that_took_a_gradient():
+    # PyTorch refuses this one (it takes row for a leaf); the gradient here is the exact one
+    w = _leaf([1.0, 2.0, 3.0])
+    x = eager.zeros(2, 3, dtype=eager.float64)
+    row = x[0]
+    x.add_(w)  # x = [w, w]
+    row.mul_(2.0)  # x = [2w, w]
+    (x * x).sum().backward()  # d/dw (4w^2 + w^2) = 10w
+    np.testing.assert_allclose(w.grad.numpy(), [10.0, 20.0, 30.0])
+
+
 def test_a_view_of_a_plain_tensor_requires_grad_after_its_base_took_a_gradient():
     def program(m):
         w = m.tensor([1.0, 2.0, 3.0], dtype=m.float64, requires_grad=True)

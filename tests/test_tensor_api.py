@@ -95,3 +95,33 @@ def test_squeeze_unsqueeze_round_trip():
     assert x.squeeze().shape == (2, 3)
     assert x.squeeze(1).unsqueeze(-1).shape == (2, 3, 1)
     assert x.squeeze((0, 1)).shape == (2, 3)
+
+
+def test_sort_and_topk_return_named_tuples_like_pytorch():
+    x = eager.tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]])
+    values, indices = x.sort(1, descending=True)
+    assert values.tolist() == [[3, 2, 1], [5, 4, 0]] and indices.tolist() == [[0, 2, 1], [1, 2, 0]]
+    top = eager.topk(x, 1)
+    assert top.values.tolist() == [[3], [5]] and top.indices.tolist() == [[0], [1]]
+
+
+def test_sort_is_stable_for_ties():
+    x = eager.tensor([1.0, 0.0, 1.0, 0.0])
+    assert x.argsort().tolist() == [1, 3, 0, 2]
+    assert x.argsort(descending=True).tolist() == [0, 2, 1, 3]
+
+
+def test_causal_mask_with_triu_and_masked_fill():
+    scores = eager.zeros(3, 3)
+    mask = eager.triu(eager.ones(3, 3, dtype=eager.bool), diagonal=1)
+    masked = scores.masked_fill(mask, float("-inf"))
+    assert (masked < -1e30).tolist() == mask.tolist()
+
+
+def test_allclose_and_equal():
+    a = eager.tensor([1.0, 2.0])
+    assert eager.allclose(a, a + 1e-9)
+    assert not eager.allclose(a, a + 1e-3)
+    assert eager.equal(a, eager.tensor([1.0, 2.0]))
+    assert not eager.equal(a, eager.tensor([1.0, 2.0, 3.0]))
+    assert (a > 0).all() and not (a > 1).all() and (a > 1).any()

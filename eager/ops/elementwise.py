@@ -267,13 +267,14 @@ def where(condition, input, other):
     return apply(WHERE, (to_tensor(condition, a), a, b), {})
 
 
-def _unary_fn(op, doc):
-    def fn(input):
-        return apply(op, (input,), {})
-
+def _named(fn, op, doc):
     fn.__name__ = op.name
     fn.__doc__ = doc
     return fn
+
+
+def _unary_fn(op, doc):
+    return _named(lambda input: apply(op, (input,), {}), op, doc)
 
 
 exp = _unary_fn(EXP, "e ** input.")
@@ -321,12 +322,7 @@ def clamp(input, min=None, max=None):  # noqa: A002
 
 
 def _comparison_fn(op, doc):
-    def fn(input, other):
-        return apply(op, promote_operands(input, other), {})
-
-    fn.__name__ = op.name
-    fn.__doc__ = doc
-    return fn
+    return _named(lambda input, other: apply(op, promote_operands(input, other), {}), op, doc)
 
 
 eq = _comparison_fn(EQ, "input == other (bool).")

@@ -483,3 +483,57 @@ def pad(input, pad, mode: str = "constant", value: float | None = None):  # noqa
                 raise OpError("pad", f"{mode} padding {pad} is too large (or negative) for input of shape "
                               f"{tuple(input.shape)}")
     return apply(PAD, (input,), {"pad": pad, "mode": mode, "value": float(value or 0.0)})
+
+
+# ---- triangles, masked_select ---------------------------------------------------------------------
+def _triangle(name, fn):
+    # no C kernel yet (exportable=False); a constant mask made with them folds away before export
+    return register(OpDef(
+        name, forward=lambda xp, a, diagonal: fn(xp)(a, diagonal), attrs=("diagonal",), smooth=True, exportable=False,
+        needs_input_values=False, infer=lambda a, diagonal: a,
+        vjp=lambda c, g: apply(c.op, (g,), c.attrs)))
+
+
+TRIL = _triangle("tril", lambda xp: xp.tril)
+TRIU = _triangle("triu", lambda xp: xp.triu)
+
+
+def tril(input, diagonal: int = 0):
+    """The lower triangle of the last two dims (on and below `diagonal`), zeros elsewhere."""
+    if input.ndim < 2:
+        raise OpError("tril", f"needs at least 2 dims, got shape {tuple(input.shape)}")
+    return apply(TRIL, (input,), {"diagonal": int(diagonal)})
+
+
+def triu(input, diagonal: int = 0):
+    """The upper triangle of the last two dims (on and above `diagonal`), zeros elsewhere."""
+    if input.ndim < 2:
+        raise OpError("triu", f"needs at least 2 dims, got shape {tuple(input.shape)}")
+    return apply(TRIU, (input,), {"diagonal": int(diagonal)})
+
+
+def masked_select(input, mask):
+    """The elements of `input` where `mask` (broadcast against it) is true, as a 1-d tensor."""
+    from .rules import broadcast_shapes
+    from .shape import expand
+
+    shape = broadcast_shapes("masked_select", input.shape, mask.shape)
+    return getitem(expand(input, shape), expand(mask, shape))
+
+
+def _nonzero_forward(xp, a):
+    return xp.stack(xp.nonzero(a), axis=1).astype(xp.int64, copy=False) if a.ndim else \
+        xp.zeros((int(bool(a)), 0), dtype=xp.int64)
+
+
+NONZERO = register(OpDef(
+    "nonzero", forward=_nonzero_forward, exportable=False,  # the shape depends on the values
+    infer=lambda a: Spec(_dt.int64, ("?", len(a.shape)))))
+
+
+def nonzero(input, *, as_tuple: bool = False):
+    """The indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-d tensor per dim."""
+    out = apply(NONZERO, (input,), {})
+    if not as_tuple:
+        return out
+    return tuple(getitem(out, (slice(None), d)) for d in range(input.ndim))

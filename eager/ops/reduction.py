@@ -334,3 +334,90 @@ def cumsum(input, dim: int, *, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
     return apply(CUMSUM, (input,), {"dim": normalize_dim("cumsum", dim, input.ndim)})
+
+
+# ---- any/all, argsort (sort, topk), norm -----------------------------------------------------------
+# any, all and argsort have no C kernel yet (exportable=False: the exporter refuses them by name)
+def _bool_reduction(name, fn):
+    return register(OpDef(
+        name, forward=lambda xp, a, dim, keepdim: fn(xp, a, dim, keepdim), attrs=("dim", "keepdim"), exportable=False,
+        infer=lambda a, dim, keepdim: Spec(_dt.bool_, reduced_shape(a.shape, dim, keepdim))))
+
+
+ANY = _bool_reduction("any", lambda xp, a, dim, keepdim: xp.any(a, axis=dim, keepdims=keepdim))
+ALL = _bool_reduction("all", lambda xp, a, dim, keepdim: xp.all(a, axis=dim, keepdims=keepdim))
+
+
+def any(input, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
+    """True where any element over `dim` (all dims when None) is nonzero."""
+    return _reduce(ANY, input, dim, keepdim)
+
+
+def all(input, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
+    """True where every element over `dim` (all dims when None) is nonzero."""
+    return _reduce(ALL, input, dim, keepdim)
+
+
+def _argsort_forward(xp, a, dim, descending):
+    # a stable sort of the negated values keeps ties in their original order when descending too
+    keys = (~a if a.dtype == bool else -a) if descending else a
+    return xp.argsort(keys, axis=dim, kind="stable").astype(xp.int64, copy=False)
+
+
+ARGSORT = register(OpDef(
+    "argsort", forward=_argsort_forward, attrs=("dim", "descending"), exportable=False,
+    infer=lambda a, dim, descending: Spec(_dt.int64, a.shape)))
+
+
+def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False):
+    """The indices that sort `input` along `dim` (ties keep their order: the sort is stable)."""
+    return apply(ARGSORT, (input,), {"dim": normalize_dim("argsort", dim, input.ndim),
+                                     "descending": bool(descending)})
+
+
+SortResult = namedtuple("sort", ["values", "indices"])
+TopkResult = namedtuple("topk", ["values", "indices"])
+
+
+def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
+    """(values, indices) of `input` sorted along `dim`; the gradient follows the values."""
+    from .indexing import gather
+
+    indices = argsort(input, dim, descending)
+    return SortResult(gather(input, dim, indices), indices)
+
+
+def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+    """(values, indices) of the `k` largest (or smallest) entries along `dim`, in order."""
+    from .indexing import gather
+    from .shape import narrow
+
+    indices = narrow(argsort(input, dim, descending=largest), dim, 0, k)
+    return TopkResult(gather(input, dim, indices), indices)
+
+
+def norm(input, p="fro", dim=None, keepdim: bool = False):
+    """The vector p-norm over `dim` (all elements when None): p = 2 or "fro", 1, inf, or any number."""
+    from .elementwise import abs as abs_
+    from .elementwise import sqrt
+
+    if p in ("fro", 2):
+        return sqrt(sum(input * input, dim, keepdim))
+    if p == 1:
+        return sum(abs_(input), dim, keepdim)
+    if p == float("inf"):
+        return amax(abs_(input), () if dim is None else dim, keepdim)
+    return sum(abs_(input) ** p, dim, keepdim) ** (1.0 / p)
+
+
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """True when |input - other| <= atol + rtol * |other| everywhere (broadcasting), as PyTorch."""
+    input._escape("allclose()")
+    return bool(np.allclose(input.detach().numpy(), other.detach().numpy(), rtol, atol, equal_nan))
+
+
+def equal(input, other) -> bool:
+    """True when both tensors have the same shape and the same values."""
+    from .elementwise import eq
+
+    return tuple(input.shape) == tuple(other.shape) and bool(all(eq(input, other)))

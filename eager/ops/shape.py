@@ -373,3 +373,41 @@ def clone(input):
 def contiguous(input):
     """The tensor itself: NumPy arrays need no layout change for any op here."""
     return input
+
+
+# ---- composites: unflatten, movedim, swapaxes, roll -------------------------------------------------
+def unflatten(input, dim: int, sizes):
+    """Split dim `dim` into `sizes` (one entry may be -1)."""
+    dim = normalize_dim("unflatten", dim, input.ndim)
+    inner = infer_reshape("unflatten", (input.shape[dim],), tuple(sizes))
+    return reshape(input, tuple(input.shape[:dim]) + inner + tuple(input.shape[dim + 1:]))
+
+
+def movedim(input, source, destination):
+    """Move dims `source` to positions `destination` (ints or sequences); the rest keep their order."""
+    src = _size_args((source,) if isinstance(source, int) else tuple(source))
+    dst = _size_args((destination,) if isinstance(destination, int) else tuple(destination))
+    if len(src) != len(dst):
+        raise OpError("movedim", f"source {src} and destination {dst} must have the same length")
+    src = [normalize_dim("movedim", d, input.ndim) for d in src]
+    dst = [normalize_dim("movedim", d, input.ndim) for d in dst]
+    rest = iter(d for d in range(input.ndim) if d not in src)
+    placed = dict(zip(dst, src))
+    return permute(input, *[placed[i] if i in placed else next(rest) for i in range(input.ndim)])
+
+
+def roll(input, shifts, dims=None):
+    """Rotate elements by `shifts` along `dims` (the flattened tensor when dims is None)."""
+    if dims is None:
+        return reshape(roll(flatten(input), shifts, 0), input.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise OpError("roll", f"shifts {shifts} and dims {dims} must have the same length")
+    out = input
+    for shift, dim in zip(shifts, dims):
+        size = out.shape[normalize_dim("roll", dim, out.ndim)]
+        k = shift % size if size else 0
+        if k:
+            out = cat([narrow(out, dim, size - k, k), narrow(out, dim, 0, size - k)], dim)
+    return out

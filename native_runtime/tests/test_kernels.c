@@ -617,6 +617,202 @@ static void test_linear_with_and_without_bias(void)
     node_free(&t);
 }
 
+/* ---- convolution: the float32 path (im2col + SGEMM, col2im) against the float64 path (a
+ * direct loop), on the same data ---------------------------------------------------------------- */
+typedef struct conv_case {
+    const char *op;
+    int64_t x[4], w[4];
+    int64_t stride[2], dilation[2], padding[4], groups, output_padding[2];
+} conv_case;
+
+static void check_conv_paths_agree(const conv_case *c)
+{
+    int64_t nx = c->x[0] * c->x[1] * c->x[2] * c->x[3], nw = c->w[0] * c->w[1] * c->w[2] * c->w[3], i;
+    int64_t nb = strcmp(c->op, "conv2d") == 0 ? c->w[0] : c->w[1] * c->groups;
+    float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *b = malloc(sizeof(float) * nb);
+    double *xd = malloc(sizeof(double) * nx), *wd = malloc(sizeof(double) * nw), *bd = malloc(sizeof(double) * nb);
+    unsigned seed = 11;
+    test_node t32, t64;
+    int pass;
+    for (i = 0; i < nx; i++) xd[i] = x[i] = frand(&seed);
+    for (i = 0; i < nw; i++) wd[i] = w[i] = frand(&seed);
+    for (i = 0; i < nb; i++) bd[i] = b[i] = frand(&seed);
+    for (pass = 0; pass < 2; pass++) {
+        test_node *t = pass ? &t64 : &t32;
+        node_init(t, c->op);
+        node_input(t, pass ? ESM_FLOAT64 : ESM_FLOAT32, 4, c->x, pass ? (const void *)xd : (const void *)x);
+        node_input(t, pass ? ESM_FLOAT64 : ESM_FLOAT32, 4, c->w, pass ? (const void *)wd : (const void *)w);
+        node_input(t, pass ? ESM_FLOAT64 : ESM_FLOAT32, 1, &nb, pass ? (const void *)bd : (const void *)b);
+        attr_ints(t, "stride", c->stride, 2);
+        attr_ints(t, "dilation", c->dilation, 2);
+        attr_ints(t, "padding", c->padding, 4);
+        attr_int(t, "groups", c->groups);
+        if (strcmp(c->op, "conv_transpose2d") == 0) attr_ints(t, "output_padding", c->output_padding, 2);
+        CHECK(node_run(t) == ESM_OK, "%s: %s", c->op, t->error);
+    }
+    CHECK(shape_is(&t32.out[0], 4, t64.out[0].shape), "%s shapes", c->op);
+    check_f32(c->op, t32.out[0].data, t64.out[0].data, esm_numel(&t64.out[0]), 1e-5);
+    node_free(&t32), node_free(&t64);
+    free(x), free(w), free(b), free(xd), free(wd), free(bd);
+}
+
+static void test_convolutions_agree_across_algorithms(void)
+{
+    static const conv_case cases[] = {
+        {"conv2d", {2, 4, 7, 6}, {6, 2, 3, 2}, {2, 1}, {1, 2}, {1, 0, 2, 1}, 2, {0, 0}},
+        {"conv2d", {1, 5, 4, 4}, {3, 5, 1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1, {0, 0}}, /* pointwise */
+        {"conv2d", {2, 3, 6, 5}, {3, 1, 3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 3, {0, 0}}, /* depthwise */
+        {"conv2d", {1, 16, 9, 9}, {20, 16, 3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}},
+        {"conv_transpose2d", {2, 4, 3, 5}, {4, 3, 3, 2}, {2, 1}, {1, 2}, {1, 0, 0, 1}, 2, {1, 0}},
+        {"conv_transpose2d", {1, 6, 4, 4}, {6, 5, 2, 2}, {2, 2}, {1, 1}, {0, 0, 0, 0}, 1, {0, 0}},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) check_conv_paths_agree(&cases[i]);
+}
+
+static void test_max_pool_values_and_indices(void)
+{
+    const int64_t shape[] = {1, 1, 3, 4}, k[] = {2, 2}, stride[] = {1, 2}, zero[] = {0, 0}, out_shape[] = {1, 1, 2, 2};
+    const float x[] = {1, 5, 2, 0, 3, 4, 8, 8, 9, 1, 0, 7};
+    const double want[] = {5, 8, 9, 8};
+    const int64_t want_index[] = {1, 6, 8, 6};
+    test_node t;
+    node_init(&t, "max_pool2d");
+    t.ctx.num_outputs = 2;
+    node_input(&t, ESM_FLOAT32, 4, shape, x);
+    attr_ints(&t, "kernel", k, 2);
+    attr_ints(&t, "stride", stride, 2);
+    attr_ints(&t, "padding", zero, 2);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(shape_is(&t.out[0], 4, out_shape) && t.out[1].dtype == ESM_INT64, "max_pool2d outputs");
+    check_f32("max_pool2d", t.out[0].data, want, 4, 0);
+    CHECK(memcmp(t.out[1].data, want_index, sizeof want_index) == 0, "first maximum's flat index");
+    node_free(&t);
+}
+
+static void test_softmax_and_log_softmax_over_each_dim(void)
+{
+    const int64_t shape[] = {2, 3, 4};
+    float x[24];
+    double want[24], want_log[24];
+    int dim, i, o, k, inner;
+    unsigned seed = 5;
+    for (i = 0; i < 24; i++) x[i] = 10 * frand(&seed);
+    for (dim = 0; dim < 3; dim++) {
+        int64_t d = dim;
+        int length = (int)shape[dim], outer = dim == 0 ? 1 : dim == 1 ? 2 : 6;
+        test_node t;
+        inner = 24 / (outer * length);
+        for (o = 0; o < outer; o++)
+            for (i = 0; i < inner; i++) {
+                double total = 0;
+                for (k = 0; k < length; k++) total += exp(x[(o * length + k) * inner + i]);
+                for (k = 0; k < length; k++) {
+                    int at = (o * length + k) * inner + i;
+                    want[at] = exp(x[at]) / total;
+                    want_log[at] = x[at] - log(total);
+                }
+            }
+        node_init(&t, "softmax");
+        node_input(&t, ESM_FLOAT32, 3, shape, x);
+        attr_int(&t, "dim", d);
+        CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+        check_f32("softmax", t.out[0].data, want, 24, 1e-6);
+        node_free(&t);
+        node_init(&t, "log_softmax");
+        node_input(&t, ESM_FLOAT32, 3, shape, x);
+        attr_int(&t, "dim", d - 3);
+        CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+        check_f32("log_softmax", t.out[0].data, want_log, 24, 1e-6);
+        node_free(&t);
+    }
+}
+
+static void test_index_selects_ints_first(void)
+{
+    /* x[1, :, [3, 0, 3]] of a (2, 3, 4) tensor is (3, 3) in PyTorch: row j, column idx[c] */
+    const int64_t shape[] = {2, 3, 4}, ishape[] = {3}, idx[] = {3, 0, 3}, want_shape[] = {3, 3};
+    const int64_t items[] = {0, 1, INT64_MIN, INT64_MIN, 1, INT64_MIN, INT64_MIN, INT64_MIN, 3, INT64_MIN,
+                             INT64_MIN, INT64_MIN};
+    int32_t x[24];
+    int i, j, ok = 1;
+    test_node t;
+    for (i = 0; i < 24; i++) x[i] = i;
+    node_init(&t, "index");
+    node_input(&t, ESM_INT32, 3, shape, x);
+    node_input(&t, ESM_INT64, 1, ishape, idx);
+    attr_ints(&t, "items", items, 12);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    CHECK(shape_is(&t.out[0], 2, want_shape), "index shape");
+    for (i = 0; i < 3; i++)
+        for (j = 0; j < 3; j++) ok &= ((int32_t *)t.out[0].data)[i * 3 + j] == x[12 + i * 4 + idx[j]];
+    CHECK(ok, "index values");
+    node_free(&t);
+}
+
+static void test_pad_modes(void)
+{
+    const int64_t shape[] = {4}, pad[] = {2, 3}, crop[] = {-1, 2};
+    const float x[] = {1, 2, 3, 4};
+    static const struct { const char *mode; double want[9]; } cases[] = {
+        {"constant", {7, 7, 1, 2, 3, 4, 7, 7, 7}}, {"reflect", {3, 2, 1, 2, 3, 4, 3, 2, 1}},
+        {"replicate", {1, 1, 1, 2, 3, 4, 4, 4, 4}}, {"circular", {3, 4, 1, 2, 3, 4, 1, 2, 3}},
+    };
+    const double want_crop[] = {2, 3, 4, 0, 0};
+    size_t c;
+    test_node t;
+    for (c = 0; c < 4; c++) {
+        node_init(&t, "pad");
+        node_input(&t, ESM_FLOAT32, 1, shape, x);
+        attr_ints(&t, "pad", pad, 2);
+        attr_string(&t, "mode", cases[c].mode);
+        attr_float(&t, "value", 7);
+        CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+        check_f32(cases[c].mode, t.out[0].data, cases[c].want, 9, 0);
+        node_free(&t);
+    }
+    node_init(&t, "pad");
+    node_input(&t, ESM_FLOAT32, 1, shape, x);
+    attr_ints(&t, "pad", crop, 2);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    check_f32("pad crop", t.out[0].data, want_crop, 5, 0);
+    node_free(&t);
+}
+
+/* Linear on "3 threads" (the harness runs the parts one by one): split along n, then along m. */
+static void test_threaded_products_match(void)
+{
+    static const int64_t sizes[][3] = {{40, 300, 100}, {300, 20, 200}};
+    size_t s;
+    for (s = 0; s < 2; s++) {
+        int64_t m = sizes[s][0], n = sizes[s][1], k = sizes[s][2], i, j, p;
+        const int64_t sx[] = {m, k}, sw[] = {n, k}, sb[] = {n};
+        float *x = malloc(sizeof(float) * (size_t)(m * k)), *w = malloc(sizeof(float) * (size_t)(n * k));
+        float *b = malloc(sizeof(float) * (size_t)n);
+        double *want = malloc(sizeof(double) * (size_t)(m * n));
+        unsigned seed = 9;
+        test_node t;
+        for (i = 0; i < m * k; i++) x[i] = frand(&seed);
+        for (i = 0; i < n * k; i++) w[i] = frand(&seed);
+        for (i = 0; i < n; i++) b[i] = frand(&seed);
+        for (i = 0; i < m; i++)
+            for (j = 0; j < n; j++) {
+                double acc = b[j];
+                for (p = 0; p < k; p++) acc += (double)x[i * k + p] * w[j * k + p];
+                want[i * n + j] = acc;
+            }
+        node_init(&t, "linear");
+        t.ctx.num_threads = 3;
+        node_input(&t, ESM_FLOAT32, 2, sx, x);
+        node_input(&t, ESM_FLOAT32, 2, sw, w);
+        node_input(&t, ESM_FLOAT32, 1, sb, b);
+        CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+        check_f32("threaded linear", t.out[0].data, want, m * n, 1e-5);
+        node_free(&t);
+        free(x), free(w), free(b), free(want);
+    }
+}
+
 int main(void)
 {
     test_registry_is_sorted_and_found();
@@ -641,6 +837,12 @@ int main(void)
     test_matmul_batches_and_vectors();
     test_matmul_float64_and_int();
     test_linear_with_and_without_bias();
+    test_convolutions_agree_across_algorithms();
+    test_max_pool_values_and_indices();
+    test_softmax_and_log_softmax_over_each_dim();
+    test_index_selects_ints_first();
+    test_pad_modes();
+    test_threaded_products_match();
     printf("%d checks, %d failures (GEMM kernel: %s)\n", checks, failures, esm_sgemm_kernel_name());
     return failures != 0;
 }

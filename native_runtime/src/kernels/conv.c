@@ -108,13 +108,13 @@ static void im2col(const float *x, const conv_geom *g, float *cols)
             }
 }
 
-static size_t conv2d_scratch(const conv_geom *g)
+static size_t conv2d_scratch(const esm_node_ctx *ctx, const conv_geom *g)
 {
     size_t cols = pointwise(g) ? 0 : (size_t)(g->cg * g->kh * g->kw * g->oh * g->ow) * sizeof(float);
-    return ALIGN64(cols) + esm_sgemm_scratch(g->og, g->oh * g->ow, g->cg * g->kh * g->kw);
+    return ALIGN64(cols) + esm_sgemm_scratch_threads(ctx, g->og, g->oh * g->ow, g->cg * g->kh * g->kw);
 }
 
-static void conv2d_f32(const conv_geom *g, const float *x, const float *w, const float *b, float *y, void *scratch)
+static void conv2d_f32(const esm_node_ctx *ctx, const conv_geom *g, const float *x, const float *w, const float *b, float *y, void *scratch)
 {
     float *cols = (float *)scratch;
     void *gemm_scratch = (char *)scratch + ALIGN64(pointwise(g) ? 0 : (size_t)(g->cg * g->kh * g->kw * g->oh * g->ow) * sizeof(float));
@@ -131,7 +131,7 @@ static void conv2d_f32(const conv_geom *g, const float *x, const float *w, const
             mm.b = pointwise(g) ? xg : cols;
             mm.c = y + (n * g->o + grp * g->og) * plane;
             mm.bias = b ? b + grp * g->og : NULL;
-            esm_sgemm(&mm, gemm_scratch);
+            esm_sgemm_run(ctx, &mm, gemm_scratch);
         }
 }
 
@@ -163,7 +163,7 @@ static esm_status conv2d_prepare(esm_node_ctx *ctx)
 {
     conv_geom g;
     ESM_TRY(plan_conv(ctx, &g, 0));
-    if (ctx->inputs[0]->dtype == ESM_FLOAT32) ctx->scratch_bytes = conv2d_scratch(&g);
+    if (ctx->inputs[0]->dtype == ESM_FLOAT32) ctx->scratch_bytes = conv2d_scratch(ctx, &g);
     return ESM_OK;
 }
 
@@ -173,7 +173,7 @@ static esm_status conv2d_eval(esm_node_ctx *ctx)
     conv_geom g;
     ESM_TRY(plan_conv(ctx, &g, 0));
     if (x->dtype == ESM_FLOAT32)
-        conv2d_f32(&g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data, ctx->scratch);
+        conv2d_f32(ctx, &g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data, ctx->scratch);
     else
         conv2d_f64(&g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data);
     return ESM_OK;
@@ -200,10 +200,10 @@ static void col2im(const float *cols, const conv_geom *g, float *out)
             }
 }
 
-static size_t transpose_scratch(const conv_geom *g)
+static size_t transpose_scratch(const esm_node_ctx *ctx, const conv_geom *g)
 {
     int64_t rows = g->og * g->kh * g->kw;
-    return ALIGN64((size_t)(rows * g->h * g->w) * sizeof(float)) + esm_sgemm_scratch(rows, g->h * g->w, g->cg);
+    return ALIGN64((size_t)(rows * g->h * g->w) * sizeof(float)) + esm_sgemm_scratch_threads(ctx, rows, g->h * g->w, g->cg);
 }
 
 static void add_channel_bias_f32(float *y, const float *b, int64_t n, int64_t channels, int64_t plane)
@@ -214,7 +214,7 @@ static void add_channel_bias_f32(float *y, const float *b, int64_t n, int64_t ch
             for (p = 0; p < plane; p++) y[(i * channels + c) * plane + p] += b[c];
 }
 
-static void conv_transpose2d_f32(const conv_geom *g, const float *x, const float *w, const float *b, float *y,
+static void conv_transpose2d_f32(const esm_node_ctx *ctx, const conv_geom *g, const float *x, const float *w, const float *b, float *y,
                                  void *scratch)
 {
     int64_t rows = g->og * g->kh * g->kw, plane = g->h * g->w, n, grp;
@@ -230,7 +230,7 @@ static void conv_transpose2d_f32(const conv_geom *g, const float *x, const float
         for (grp = 0; grp < g->groups; grp++) {
             mm.a = w + grp * g->cg * rows;
             mm.b = x + (n * g->c + grp * g->cg) * plane;
-            esm_sgemm(&mm, gemm_scratch);
+            esm_sgemm_run(ctx, &mm, gemm_scratch);
             col2im(cols, g, y + (n * g->o + grp * g->og) * g->oh * g->ow);
         }
     if (b) add_channel_bias_f32(y, b, g->n, g->o, g->oh * g->ow);
@@ -265,7 +265,7 @@ static esm_status conv_transpose2d_prepare(esm_node_ctx *ctx)
 {
     conv_geom g;
     ESM_TRY(plan_conv(ctx, &g, 1));
-    if (ctx->inputs[0]->dtype == ESM_FLOAT32) ctx->scratch_bytes = transpose_scratch(&g);
+    if (ctx->inputs[0]->dtype == ESM_FLOAT32) ctx->scratch_bytes = transpose_scratch(ctx, &g);
     return ESM_OK;
 }
 
@@ -275,7 +275,7 @@ static esm_status conv_transpose2d_eval(esm_node_ctx *ctx)
     conv_geom g;
     ESM_TRY(plan_conv(ctx, &g, 1));
     if (x->dtype == ESM_FLOAT32)
-        conv_transpose2d_f32(&g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data, ctx->scratch);
+        conv_transpose2d_f32(ctx, &g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data, ctx->scratch);
     else
         conv_transpose2d_f64(&g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data);
     return ESM_OK;

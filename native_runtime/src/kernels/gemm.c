@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "../kernel_api.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #define ESM_X86 1
 #include <immintrin.h>
@@ -236,6 +238,17 @@ static void pack_b(const esm_gemm *g, const gemm_kernel *kr, int64_t p0, int64_t
             }
             continue;
         }
+        if (g->b_rs == 1) { /* B = W^T (linear): a transpose in 8-deep blocks (a cache line of each row) */
+            int64_t p0;
+            for (p0 = 0; p0 < kc; p0 += 8) {
+                int64_t p1 = p0 + 8 < kc ? p0 + 8 : kc;
+                for (j = 0; j < cols; j++)
+                    for (p = p0; p < p1; p++) out[p * nr + j] = src[p + j * g->b_cs];
+                for (; j < nr; j++)
+                    for (p = p0; p < p1; p++) out[p * nr + j] = 0.0f;
+            }
+            continue;
+        }
         for (j = 0; j < cols; j++)
             for (p = 0; p < kc; p++) out[p * nr + j] = src[p * g->b_rs + j * g->b_cs];
         for (; j < nr; j++)
@@ -376,4 +389,67 @@ void esm_sgemm(const esm_gemm *g, void *scratch)
         packed(g, scratch);
     }
     if (g->bias) add_bias(g);
+}
+
+/* ---- threads --------------------------------------------------------------------------------- */
+#define MIN_PARALLEL_FLOPS (1 << 21) /* below this a product is faster on one thread */
+#define SPLIT_ALIGN 32               /* part boundaries on multiples of every kernel's NR */
+
+static int32_t gemm_threads(const esm_node_ctx *ctx)
+{
+    return ctx && ctx->num_threads > 1 ? ctx->num_threads : 1;
+}
+
+size_t esm_sgemm_scratch_threads(const esm_node_ctx *ctx, int64_t m, int64_t n, int64_t k)
+{
+    return ALIGN_UP(esm_sgemm_scratch(m, n, k), 64) * (size_t)gemm_threads(ctx);
+}
+
+typedef struct gemm_job {
+    const esm_gemm *g;
+    int64_t parts, step; /* part i covers [i * step, (i + 1) * step) of n (split_n) or m */
+    int split_n;
+    char *scratch;
+    size_t per_part;
+} gemm_job;
+
+static void gemm_parts(void *arg, int64_t begin, int64_t end)
+{
+    const gemm_job *job = (const gemm_job *)arg;
+    int64_t part;
+    for (part = begin; part < end; part++) {
+        esm_gemm sub = *job->g;
+        int64_t lo = part * job->step, total = job->split_n ? sub.n : sub.m;
+        int64_t hi = lo + job->step < total ? lo + job->step : total;
+        if (lo >= hi) continue;
+        if (job->split_n) {
+            sub.n = hi - lo, sub.b += lo * sub.b_cs, sub.c += lo;
+            if (sub.bias && !sub.bias_per_row) sub.bias += lo;
+        } else {
+            sub.m = hi - lo, sub.a += lo * sub.a_rs, sub.c += lo * sub.ldc;
+            if (sub.bias && sub.bias_per_row) sub.bias += lo;
+        }
+        esm_sgemm(&sub, job->scratch + (size_t)part * job->per_part);
+    }
+}
+
+void esm_sgemm_run(const esm_node_ctx *ctx, const esm_gemm *g, void *scratch)
+{
+    int64_t threads = gemm_threads(ctx);
+    gemm_job job;
+    if (threads == 1 || (double)g->m * (double)g->n * (double)g->k * 2.0 < MIN_PARALLEL_FLOPS) {
+        esm_sgemm(g, scratch);
+        return;
+    }
+    job.g = g;
+    job.split_n = g->n >= SPLIT_ALIGN * threads;
+    if (!job.split_n && g->m < 2 * threads) {
+        esm_sgemm(g, scratch);
+        return;
+    }
+    job.parts = threads;
+    job.step = job.split_n ? ALIGN_UP((g->n + threads - 1) / threads, SPLIT_ALIGN) : (g->m + threads - 1) / threads;
+    job.scratch = (char *)scratch;
+    job.per_part = ALIGN_UP(esm_sgemm_scratch(g->m, g->n, g->k), 64);
+    esm_parallel_for(ctx, job.parts, 1, gemm_parts, &job);
 }

@@ -32,4 +32,13 @@ const char *esm_sgemm_kernel_name(void);
  * when the name is unknown or this CPU cannot run it. */
 int esm_sgemm_select(const char *name);
 
+
+
+/* ---- threaded use from a kernel -------------------------------------------------------------- */
+struct esm_node_ctx;
+/* Scratch for esm_sgemm_run: one packing area per session thread. */
+size_t esm_sgemm_scratch_threads(const struct esm_node_ctx *ctx, int64_t m, int64_t n, int64_t k);
+/* esm_sgemm split over the session's threads (esm_parallel_for) along n, or along m when n is
+ * narrow; serial for one thread or a small product. */
+void esm_sgemm_run(const struct esm_node_ctx *ctx, const esm_gemm *g, void *scratch);
 #endif

@@ -128,11 +128,39 @@ void esm_strided_copy(void *dst, const void *src, esm_dtype dtype, int32_t ndim,
     esm_iter_run(&it, esm_copy_loop(esm_dtype_size(dtype)), NULL);
 }
 
+/* Each input either has out's shape or one element: the run is one flat call with strides
+ * of one element or 0 (no iterator set-up; fused groups call kernels on short tiles). */
+static int flat_operands(const esm_tensor *out, int32_t nin, const esm_tensor *const *in, int64_t n)
+{
+    int32_t k, d;
+    for (k = 0; k < nin; k++) {
+        int64_t m = esm_numel(in[k]);
+        if (m == 1) continue;
+        if (m != n || in[k]->ndim != out->ndim) return 0;
+        for (d = 0; d < out->ndim; d++)
+            if (in[k]->shape[d] != out->shape[d]) return 0;
+    }
+    return 1;
+}
+
 esm_status esm_run_elementwise(const esm_tensor *out, int32_t nin, const esm_tensor *const *in,
                                esm_inner_fn loop, const void *user)
 {
     esm_iter it;
     int32_t k;
+    int64_t n = esm_numel(out);
+    if (nin < ESM_ITER_MAX_OPS && flat_operands(out, nin, in, n)) {
+        char *ptr[ESM_ITER_MAX_OPS];
+        int64_t stride[ESM_ITER_MAX_OPS];
+        ptr[0] = (char *)out->data;
+        stride[0] = (int64_t)esm_dtype_size(out->dtype);
+        for (k = 0; k < nin; k++) {
+            ptr[k + 1] = (char *)in[k]->data;
+            stride[k + 1] = esm_numel(in[k]) == 1 ? 0 : (int64_t)esm_dtype_size(in[k]->dtype);
+        }
+        if (n > 0) loop(n, ptr, stride, user);
+        return ESM_OK;
+    }
     esm_iter_init(&it, out->ndim, out->shape);
     esm_iter_add(&it, out);
     for (k = 0; k < nin; k++) esm_iter_add(&it, in[k]);

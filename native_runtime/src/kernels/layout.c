@@ -234,16 +234,34 @@ static int64_t pad_source(int64_t o, int64_t lo, int64_t size, pad_mode mode)
         }                                                                                            \
     }
 PAD_ROWS(pad_rows8, uint8_t)
-PAD_ROWS(pad_rows32f, float)
-PAD_ROWS(pad_rows64f, double)
-PAD_ROWS(pad_rows32i, int32_t)
-PAD_ROWS(pad_rows64i, int64_t)
+PAD_ROWS(pad_rows32, uint32_t)
+PAD_ROWS(pad_rows64, uint64_t)
+
+/* The fill value in x's dtype, as the bits the row copy writes. */
+static uint64_t fill_bits(esm_dtype dtype, double value)
+{
+    float f = (float)value;
+    int32_t i32 = (int32_t)value;
+    int64_t i64 = (int64_t)value;
+    uint8_t b = value != 0.0;
+    uint32_t u32 = 0;
+    uint64_t u64 = 0;
+    switch (dtype) {
+    case ESM_FLOAT32: memcpy(&u32, &f, 4); return u32;
+    case ESM_FLOAT64: memcpy(&u64, &value, 8); return u64;
+    case ESM_INT32: memcpy(&u32, &i32, 4); return u32;
+    case ESM_INT64: memcpy(&u64, &i64, 8); return u64;
+    case ESM_BOOL: return b;
+    }
+    return 0;
+}
 
 static esm_status pad_eval(esm_node_ctx *ctx)
 {
     const esm_tensor *x = ctx->inputs[0];
     esm_tensor *out = ctx->outputs[0];
     int64_t lo[ESM_MAX_DIMS], *src[ESM_MAX_DIMS], *map = (int64_t *)ctx->scratch, o;
+    uint64_t bits;
     double value;
     int32_t d;
     pad_mode mode;
@@ -254,12 +272,11 @@ static esm_status pad_eval(esm_node_ctx *ctx)
         for (o = 0; o < out->shape[d]; o++) *map++ = pad_source(o, lo[d], x->shape[d], mode);
     }
     if (esm_numel(out) == 0) return ESM_OK;
-    switch (x->dtype) {
-    case ESM_FLOAT32: pad_rows32f(x, out, src, (float)value); break;
-    case ESM_FLOAT64: pad_rows64f(x, out, src, value); break;
-    case ESM_INT32: pad_rows32i(x, out, src, (int32_t)value); break;
-    case ESM_INT64: pad_rows64i(x, out, src, (int64_t)value); break;
-    case ESM_BOOL: pad_rows8(x, out, src, value != 0.0); break;
+    bits = fill_bits(x->dtype, value);
+    switch (esm_dtype_size(x->dtype)) {
+    case 1: pad_rows8(x, out, src, (uint8_t)bits); break;
+    case 4: pad_rows32(x, out, src, (uint32_t)bits); break;
+    default: pad_rows64(x, out, src, bits); break;
     }
     return ESM_OK;
 }

@@ -33,7 +33,7 @@ static esm_status product(esm_node_ctx *ctx, esm_gemm *g, const void *a, const v
         g->b = (const float *)b;
         g->c = (float *)c;
         g->bias = (const float *)bias;
-        esm_sgemm(g, ctx->scratch);
+        esm_sgemm_run(ctx, g, ctx->scratch);
         return ESM_OK;
     case ESM_FLOAT64: naive_f64(g, a, b, bias, c); return ESM_OK;
     case ESM_INT32: naive_i32(g, a, b, bias, c); return ESM_OK;
@@ -123,7 +123,7 @@ static esm_status matmul_prepare(esm_node_ctx *ctx)
     ESM_TRY(esm_check_same_dtype(ctx, 0));
     ESM_TRY(plan_matmul(ctx, &plan));
     rows = plan.fold ? plan.n * batch_count(&plan) : plan.n;
-    if (ctx->inputs[0]->dtype == ESM_FLOAT32) ctx->scratch_bytes = esm_sgemm_scratch(rows, plan.m, plan.k);
+    if (ctx->inputs[0]->dtype == ESM_FLOAT32) ctx->scratch_bytes = esm_sgemm_scratch_threads(ctx, rows, plan.m, plan.k);
     return ESM_OK;
 }
 
@@ -178,7 +178,7 @@ static esm_status linear_prepare(esm_node_ctx *ctx)
                                esm_shape_str(w, sw, sizeof sw));
     esm_set_output(out, x->dtype, x->ndim, x->shape);
     out->shape[x->ndim - 1] = w->shape[0];
-    if (x->dtype == ESM_FLOAT32) ctx->scratch_bytes = esm_sgemm_scratch(esm_numel(x) / (w->shape[1] ? w->shape[1] : 1),
+    if (x->dtype == ESM_FLOAT32) ctx->scratch_bytes = esm_sgemm_scratch_threads(ctx, esm_numel(x) / (w->shape[1] ? w->shape[1] : 1),
                                                                         w->shape[0], w->shape[1]);
     return ESM_OK;
 }

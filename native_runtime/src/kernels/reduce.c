@@ -66,13 +66,25 @@ static void fold(const esm_tensor *x, const reduce_plan *plan, void *acc, const 
     esm_iter_run(&it, loop, NULL);
 }
 
-/* acc (A) <- UPDATE(acc, v) for every element v of x (T); fast paths for a reduced inner dim
- * and for a contiguous row update. */
+/* acc (A) <- UPDATE(acc, v) for every element v of x (T), through byte strides. */
 #define FOLD_LOOP(NAME, T, A, UPDATE)                                                         \
     static void NAME(int64_t n, char *const *p, const int64_t *s, const void *user)          \
     {                                                                                         \
         int64_t i;                                                                            \
         (void)user;                                                                           \
+        for (i = 0; i < n; i++) {                                                             \
+            A v = (A) * (const T *)(p[1] + i * s[1]);                                         \
+            UPDATE(*(A *)(p[0] + i * s[0]), v);                                               \
+        }                                                                                     \
+    }
+
+/* The same with fast paths for a reduced inner dim and for a contiguous row update (for the
+ * float inputs models reduce; integer reductions take the plain loop, to keep code small). */
+#define FOLD_LOOP_FAST(NAME, T, A, UPDATE)                                                    \
+    FOLD_LOOP(NAME##_strided, T, A, UPDATE)                                                   \
+    static void NAME(int64_t n, char *const *p, const int64_t *s, const void *user)          \
+    {                                                                                         \
+        int64_t i;                                                                            \
         if (s[0] == 0 && s[1] == (int64_t)sizeof(T)) {                                        \
             A acc = *(A *)p[0];                                                               \
             const T *x = (const T *)p[1];                                                     \
@@ -83,10 +95,7 @@ static void fold(const esm_tensor *x, const reduce_plan *plan, void *acc, const 
             const T *x = (const T *)p[1];                                                     \
             for (i = 0; i < n; i++) { A v = (A)x[i]; UPDATE(acc[i], v); }                    \
         } else {                                                                              \
-            for (i = 0; i < n; i++) {                                                         \
-                A v = (A) * (const T *)(p[1] + i * s[1]);                                     \
-                UPDATE(*(A *)(p[0] + i * s[0]), v);                                           \
-            }                                                                                 \
+            NAME##_strided(n, p, s, user);                                                    \
         }                                                                                     \
     }
 
@@ -96,8 +105,8 @@ static void fold(const esm_tensor *x, const reduce_plan *plan, void *acc, const 
 #define MIN(a, v) (a) = ((v) < (a) || (v) != (v)) ? (v) : (a)
 
 #define FOLDS(OP, UPDATE, IA)                                      \
-    FOLD_LOOP(OP##_f32, float, double, UPDATE)                     \
-    FOLD_LOOP(OP##_f64, double, double, UPDATE)                    \
+    FOLD_LOOP_FAST(OP##_f32, float, double, UPDATE)                \
+    FOLD_LOOP_FAST(OP##_f64, double, double, UPDATE)               \
     FOLD_LOOP(OP##_i32, int32_t, IA, UPDATE)                       \
     FOLD_LOOP(OP##_i64, int64_t, IA, UPDATE)                       \
     FOLD_LOOP(OP##_b8, uint8_t, IA, UPDATE)                        \

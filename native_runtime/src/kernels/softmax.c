@@ -37,30 +37,41 @@ static esm_status softmax_prepare(esm_node_ctx *ctx)
     return ESM_OK;
 }
 
-/* One lane: softmax (log = 0) or log_softmax (log = 1). */
+/* Every lane: softmax (log_form 0) or log_softmax (1). A last-dim softmax (inner == 1) runs
+ * on contiguous rows, which vectorize; other dims walk lanes with stride `inner`. */
 #define SOFTMAX_LANES(NAME, T, EXP, LOG)                                                      \
+    static void NAME##_row(const T *restrict xs, T *restrict ys, int64_t length, int64_t s,  \
+                           int log_form)                                                     \
+    {                                                                                        \
+        int64_t k;                                                                           \
+        T top = xs[0], part[8] = {0, 0, 0, 0, 0, 0, 0, 0}, total = 0;                        \
+        for (k = 1; k < length; k++)                                                         \
+            if (xs[k * s] > top || xs[k * s] != xs[k * s]) top = xs[k * s];                  \
+        /* the exponentials go through ys (a vector loop), then 8 partial sums (no           \
+         * reassociation needed to vectorize) */                                             \
+        for (k = 0; k < length; k++) ys[k * s] = EXP(xs[k * s] - top);                       \
+        for (k = 0; k + 8 <= length; k += 8) {                                               \
+            int l;                                                                           \
+            for (l = 0; l < 8; l++) part[l] += ys[(k + l) * s];                              \
+        }                                                                                    \
+        for (; k < length; k++) total += ys[k * s];                                          \
+        for (k = 0; k < 8; k++) total += part[k];                                            \
+        if (log_form) {                                                                      \
+            T shift = top + LOG(total);                                                      \
+            for (k = 0; k < length; k++) ys[k * s] = xs[k * s] - shift;                     \
+        } else {                                                                             \
+            T inv = (T)1 / total;                                                            \
+            for (k = 0; k < length; k++) ys[k * s] *= inv;                                   \
+        }                                                                                    \
+    }                                                                                        \
     static void NAME(const lanes *l, const T *x, T *y, int log_form)                         \
     {                                                                                        \
-        int64_t o, i, k, s = l->inner;                                                       \
+        int64_t o, i, s = l->inner;                                                          \
         for (o = 0; o < l->outer; o++)                                                       \
-            for (i = 0; i < l->inner; i++) {                                                 \
-                const T *xs = x + o * l->length * s + i;                                     \
-                T *ys = y + o * l->length * s + i;                                           \
-                T top = xs[0], total = 0;                                                    \
-                for (k = 1; k < l->length; k++)                                              \
-                    if (xs[k * s] > top || xs[k * s] != xs[k * s]) top = xs[k * s];          \
-                for (k = 0; k < l->length; k++) {                                            \
-                    T e = EXP(xs[k * s] - top);                                              \
-                    if (!log_form) ys[k * s] = e;                                            \
-                    total += e;                                                              \
-                }                                                                            \
-                if (log_form) {                                                              \
-                    T shift = top + LOG(total);                                              \
-                    for (k = 0; k < l->length; k++) ys[k * s] = xs[k * s] - shift;          \
-                } else {                                                                     \
-                    T inv = (T)1 / total;                                                    \
-                    for (k = 0; k < l->length; k++) ys[k * s] *= inv;                        \
-                }                                                                            \
+            for (i = 0; i < s; i++) {                                                        \
+                int64_t at = o * l->length * s + i;                                          \
+                if (s == 1) NAME##_row(x + at, y + at, l->length, 1, log_form);              \
+                else NAME##_row(x + at, y + at, l->length, s, log_form);                     \
             }                                                                                \
     }
 SOFTMAX_LANES(softmax_f32, float, esm_expf, logf)
