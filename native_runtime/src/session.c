@@ -88,21 +88,13 @@ esm_status esm_slot_set_tensor(esm_session *s, int32_t value, esm_dtype dtype, i
     return ESM_OK;
 }
 
-/* double -> int64 without UB for out-of-range values: NaN gives 0, the rest saturates. */
-static int64_t saturate_int64(double v) {
-    if (v != v) return 0;
-    if (v >= 9223372036854775807.0) return INT64_MAX; /* the literal rounds to 2^63 */
-    if (v <= -9223372036854775807.0 - 1.0) return INT64_MIN;
-    return (int64_t)v;
-}
-
 int64_t esm_slot_int(const esm_slot *slot) {
     switch (slot->t.dtype) {
     case ESM_INT64: return *(const int64_t *)slot->t.data;
     case ESM_INT32: return *(const int32_t *)slot->t.data;
     case ESM_BOOL: return *(const uint8_t *)slot->t.data != 0;
-    case ESM_FLOAT32: return saturate_int64(*(const float *)slot->t.data);
-    case ESM_FLOAT64: return saturate_int64(*(const double *)slot->t.data);
+    case ESM_FLOAT32: return esm_saturate_i64(*(const float *)slot->t.data);
+    case ESM_FLOAT64: return esm_saturate_i64(*(const double *)slot->t.data);
     }
     return 0;
 }

@@ -241,8 +241,8 @@ PAD_ROWS(pad_rows64, uint64_t)
 static uint64_t fill_bits(esm_dtype dtype, double value)
 {
     float f = (float)value;
-    int32_t i32 = (int32_t)value;
-    int64_t i64 = (int64_t)value;
+    int32_t i32 = esm_saturate_i32(value);
+    int64_t i64 = esm_saturate_i64(value);
     uint8_t b = value != 0.0;
     uint32_t u32 = 0;
     uint64_t u64 = 0;
