@@ -117,8 +117,12 @@ static esm_status repeat_prepare(esm_node_ctx *ctx)
     out->dtype = x->dtype;
     out->ndim = count;
     for (d = 0; d < count; d++) {
+        int64_t size = d < lead ? 1 : x->shape[d - lead];
         if (reps[d] < 0) return esm_kernel_fail(ctx, ESM_ERR_INVALID_MODEL, "negative repeat count");
-        out->shape[d] = reps[d] * (d < lead ? 1 : x->shape[d - lead]);
+        if ((double)reps[d] * (double)size > 72057594037927936.0) /* 2^56: the product must not overflow */
+            return esm_kernel_fail(ctx, ESM_ERR_SHAPE, "repeating %lld by %lld is beyond 2^56 elements", (long long)size,
+                                   (long long)reps[d]);
+        out->shape[d] = reps[d] * size;
     }
     return ESM_OK;
 }
