@@ -240,6 +240,8 @@ static esm_status prepare_kernel(esm_session *s, int32_t ni) {
             rt->in[count++] = in && in->kind == SLOT_TENSOR ? &in->t : NULL;
         }
     }
+    /* every kernel writes outputs[0]; not every kernel checks that it exists */
+    if (n->num_outputs < 1) return node_fail(s, ni, ESM_ERR_INVALID_MODEL, "has no output");
     for (int32_t i = 0; i < n->num_outputs; i++) {
         esm_slot *out = &s->slots[n->outputs[i]];
         memset(&out->t, 0, sizeof out->t);
