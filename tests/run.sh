@@ -25,7 +25,7 @@ if command -v clang > /dev/null; then
   cmake --build native_runtime/build-fuzz -j 2 --target fuzz_load > /dev/null
   corpus=$(mktemp -d)
   native_runtime/build-fuzz/fuzz/fuzz_load -max_total_time=60 -rss_limit_mb=1024 -timeout=5 -print_final_stats=1 \
-    -artifact_prefix=native_runtime/build-fuzz/ "$corpus" native_runtime/fuzz/seeds native_runtime/tests/data 2>&1 | tail -4
+    -artifact_prefix=native_runtime/build-fuzz/ "$corpus" native_runtime/fuzz/seeds native_runtime/tests/data 2>&1 | tail -7
   rm -rf "$corpus"
 fi
 # arm64: cross-compiled with Debian's gcc-aarch64-linux-gnu, tests run under qemu-user (when

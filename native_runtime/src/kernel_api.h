@@ -98,4 +98,17 @@ typedef void (*esm_range_fn)(void *arg, int64_t begin, int64_t end);
 void esm_parallel_for(const esm_node_ctx *ctx, int64_t n, int64_t grain, esm_range_fn fn, void *arg);
 size_t esm_dtype_size(esm_dtype dtype);
 
+/* double -> int64 / int32 without C's undefined behavior for values out of range (a hostile
+ * model or input may hold any): NaN gives 0, the rest saturates. */
+static inline int64_t esm_saturate_i64(double v) {
+    if (v != v) return 0;
+    if (v >= 9223372036854775807.0) return INT64_MAX; /* the literal rounds to 2^63 */
+    if (v <= -9223372036854775807.0 - 1.0) return INT64_MIN;
+    return (int64_t)v;
+}
+
+static inline int32_t esm_saturate_i32(double v) {
+    return v != v ? 0 : v >= 2147483647.0 ? INT32_MAX : v <= -2147483648.0 ? INT32_MIN : (int32_t)v;
+}
+
 #endif

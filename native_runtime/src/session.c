@@ -93,8 +93,8 @@ int64_t esm_slot_int(const esm_slot *slot) {
     case ESM_INT64: return *(const int64_t *)slot->t.data;
     case ESM_INT32: return *(const int32_t *)slot->t.data;
     case ESM_BOOL: return *(const uint8_t *)slot->t.data != 0;
-    case ESM_FLOAT32: return (int64_t)*(const float *)slot->t.data;
-    case ESM_FLOAT64: return (int64_t)*(const double *)slot->t.data;
+    case ESM_FLOAT32: return esm_saturate_i64(*(const float *)slot->t.data);
+    case ESM_FLOAT64: return esm_saturate_i64(*(const double *)slot->t.data);
     }
     return 0;
 }
@@ -240,6 +240,8 @@ static esm_status prepare_kernel(esm_session *s, int32_t ni) {
             rt->in[count++] = in && in->kind == SLOT_TENSOR ? &in->t : NULL;
         }
     }
+    /* every kernel writes outputs[0]; not every kernel checks that it exists */
+    if (n->num_outputs < 1) return node_fail(s, ni, ESM_ERR_INVALID_MODEL, "has no output");
     for (int32_t i = 0; i < n->num_outputs; i++) {
         esm_slot *out = &s->slots[n->outputs[i]];
         memset(&out->t, 0, sizeof out->t);

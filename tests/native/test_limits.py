@@ -117,3 +117,46 @@ def test_blocks_nested_within_the_limit_load_and_run(tmp_path):
     x = np.arange(4, dtype=np.float32)
     np.testing.assert_array_equal(model.run(x, True)[0], -x)
     np.testing.assert_array_equal(model.run(x, False)[0], x)
+
+
+CAST_TO_INT = """\
+graph(%x : Tensor(float32, [5])):
+  %y : Tensor(int64, [5]) = cast[dtype=int64](%x)
+  %z : Tensor(int32, [5]) = cast[dtype=int32](%x)
+  return (%y, %z)
+"""
+
+
+def test_out_of_range_float_to_int_casts_saturate(tmp_path):
+    """C leaves such conversions undefined; libesm defines them so hostile inputs cannot reach UB."""
+    model = native.load(_save(CAST_TO_INT, tmp_path / "cast.esm"))
+    y, z = model.run(np.array([np.nan, np.inf, -np.inf, 1e30, -2.5], np.float32))
+    i64, i32 = np.iinfo(np.int64), np.iinfo(np.int32)
+    np.testing.assert_array_equal(y, [0, i64.max, i64.min, i64.max, -2])
+    np.testing.assert_array_equal(z, [0, i32.max, i32.min, i32.max, -2])
+
+
+def _conv_with_padding(pad: int) -> str:
+    side = 4 + 2 * pad - 2
+    return f"""\
+graph(%x : Tensor(float32, [1, 1, 4, 4]), %w : Tensor(float32, [1, 1, 3, 3])):
+  %none : None = prim::constant[value=None]()
+  %y : Tensor(float32, [1, 1, {side}, {side}]) = conv2d[stride=(1, 1), padding=({pad}, {pad}, {pad}, {pad}), \
+dilation=(1, 1), groups=1](%x, %w, %none)
+  return (%y)
+"""
+
+
+def test_conv_geometry_beyond_any_size_is_refused_at_prepare(tmp_path):
+    """2^28 padding: a 2^58-element output and a larger im2col scratch, whose size arithmetic
+    would overflow; refused before any of it is computed."""
+    model = native.load(_save(_conv_with_padding(2**28), tmp_path / "conv.esm"))
+    with pytest.raises(native.RuntimeError, match=r"conv2d.*sizes beyond 2\^56 elements") as info:
+        model.run(np.ones((1, 1, 4, 4), np.float32), np.ones((1, 1, 3, 3), np.float32))
+    assert info.value.status_name == "ESM_ERR_SHAPE"
+
+
+def test_conv_with_ordinary_padding_runs(tmp_path):
+    model = native.load(_save(_conv_with_padding(1), tmp_path / "conv1.esm"))
+    y = model.run(np.ones((1, 1, 4, 4), np.float32), np.ones((1, 1, 3, 3), np.float32))[0]
+    assert y.shape == (1, 1, 4, 4) and y[0, 0, 1, 1] == 9 and y[0, 0, 0, 0] == 4

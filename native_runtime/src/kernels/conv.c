@@ -5,6 +5,7 @@
  * float32: conv2d is im2col into scratch + one SGEMM per (image, group), with the 1x1 /
  * stride-1 / unpadded case reading the input in place; conv_transpose2d is one SGEMM per
  * (image, group) into columns + col2im. float64 runs a direct loop (correct, not tuned). */
+#include <math.h>
 #include <string.h>
 
 #include "gemm.h"
@@ -36,6 +37,27 @@ static esm_status read_geometry(esm_node_ctx *ctx, conv_geom *g, int transposed)
     return ESM_OK;
 }
 
+/* A hostile geometry (huge strides, padding or dilation on big tensors) must not overflow the
+ * int64 size arithmetic of the output shape, the im2col/col2im scratch or the loops: estimate
+ * every product in double first and refuse anything beyond 2^56 elements. */
+static esm_status check_sizes(esm_node_ctx *ctx, const conv_geom *g, int transposed)
+{
+    const double limit = 72057594037927936.0; /* 2^56 */
+    double oh, ow;
+    if (transposed) {
+        oh = ((double)g->h - 1) * g->sh + (double)g->dh * ((double)g->kh - 1) + g->oph + 1 - g->pt - g->pb;
+        ow = ((double)g->w - 1) * g->sw + (double)g->dw * ((double)g->kw - 1) + g->opw + 1 - g->pl - g->pr;
+    } else {
+        oh = ((double)g->h + g->pt + g->pb - (double)g->dh * ((double)g->kh - 1) - 1) / g->sh + 1;
+        ow = ((double)g->w + g->pl + g->pr - (double)g->dw * ((double)g->kw - 1) - 1) / g->sw + 1;
+    }
+    if (fabs(oh) > limit || fabs(ow) > limit || (double)g->n * g->o * oh * ow > limit ||
+        (double)g->c * g->kh * g->kw * oh * ow > limit || (double)g->o * g->kh * g->kw * g->h * g->w > limit ||
+        (double)g->dh * g->kh > limit || (double)g->dw * g->kw > limit)
+        return esm_kernel_fail(ctx, ESM_ERR_SHAPE, "the geometry (stride, padding, dilation) gives sizes beyond 2^56 elements");
+    return ESM_OK;
+}
+
 /* Shapes of x, w, bias against the geometry; fills the sizes and the output tensor. */
 static esm_status plan_conv(esm_node_ctx *ctx, conv_geom *g, int transposed)
 {
@@ -62,6 +84,7 @@ static esm_status plan_conv(esm_node_ctx *ctx, conv_geom *g, int transposed)
     if (b && (b->ndim != 1 || b->shape[0] != g->o))
         return esm_kernel_fail(ctx, ESM_ERR_SHAPE, "bias %s does not match %lld output channels",
                                esm_shape_str(b, sx, sizeof sx), (long long)g->o);
+    ESM_TRY(check_sizes(ctx, g, transposed));
     if (transposed) {
         g->oh = (g->h - 1) * g->sh - g->pt - g->pb + g->dh * (g->kh - 1) + g->oph + 1;
         g->ow = (g->w - 1) * g->sw - g->pl - g->pr + g->dw * (g->kw - 1) + g->opw + 1;

@@ -117,8 +117,12 @@ static esm_status repeat_prepare(esm_node_ctx *ctx)
     out->dtype = x->dtype;
     out->ndim = count;
     for (d = 0; d < count; d++) {
+        int64_t size = d < lead ? 1 : x->shape[d - lead];
         if (reps[d] < 0) return esm_kernel_fail(ctx, ESM_ERR_INVALID_MODEL, "negative repeat count");
-        out->shape[d] = reps[d] * (d < lead ? 1 : x->shape[d - lead]);
+        if ((double)reps[d] * (double)size > 72057594037927936.0) /* 2^56: the product must not overflow */
+            return esm_kernel_fail(ctx, ESM_ERR_SHAPE, "repeating %lld by %lld is beyond 2^56 elements", (long long)size,
+                                   (long long)reps[d]);
+        out->shape[d] = reps[d] * size;
     }
     return ESM_OK;
 }
@@ -241,8 +245,8 @@ PAD_ROWS(pad_rows64, uint64_t)
 static uint64_t fill_bits(esm_dtype dtype, double value)
 {
     float f = (float)value;
-    int32_t i32 = (int32_t)value;
-    int64_t i64 = (int64_t)value;
+    int32_t i32 = esm_saturate_i32(value);
+    int64_t i64 = esm_saturate_i64(value);
     uint8_t b = value != 0.0;
     uint32_t u32 = 0;
     uint64_t u64 = 0;

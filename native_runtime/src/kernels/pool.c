@@ -41,7 +41,8 @@ static esm_status plan_pool(esm_node_ctx *ctx, pool_geom *g, int is_max)
     ESM_TRY(esm_attr_int(ctx, "divisor_override", 0, &g->divisor));
     if (stride[0] == 0) stride[0] = kernel[0], stride[1] = kernel[1];
     if (kernel[0] < 1 || kernel[1] < 1 || stride[0] < 1 || stride[1] < 1 || dil[0] < 1 || dil[1] < 1 ||
-        pad[0] < 0 || pad[1] < 0 || 2 * pad[0] > kernel[0] || 2 * pad[1] > kernel[1])
+        pad[0] < 0 || pad[1] < 0 || 2 * pad[0] > kernel[0] || 2 * pad[1] > kernel[1] ||
+        (double)dil[0] * kernel[0] > 72057594037927936.0 || (double)dil[1] * kernel[1] > 72057594037927936.0) /* 2^56: no overflow below */
         return esm_kernel_fail(ctx, ESM_ERR_INVALID_MODEL, "bad pooling geometry (kernel %lldx%lld, padding %lldx%lld)",
                                (long long)kernel[0], (long long)kernel[1], (long long)pad[0], (long long)pad[1]);
     if (x->ndim != 4)

@@ -195,6 +195,7 @@ static esm_status reduce_eval(esm_node_ctx *ctx, reduction r)
     int64_t i, correction;
     ESM_TRY(plan_reduction(ctx, x, &plan));
     ESM_TRY(esm_attr_int(ctx, "correction", 1, &correction));
+    if (plan.outputs == 0) return ESM_OK; /* an empty result: no scratch (NULL), nothing to write */
     acc2 = acc + plan.outputs;
     fill(acc, plan.outputs, r, x->dtype);
     fold(x, &plan, acc, NULL, first_pass[r][x->dtype]);

@@ -102,10 +102,22 @@ static esm_status softplus_params(esm_node_ctx *ctx, uparams *p)
     return esm_attr_float(ctx, "threshold", 20.0, &p->b);
 }
 
+/* On an integer tensor the bounds are converted to its type: keep them in its range, where
+ * that conversion is defined (a hostile file may hold any double). */
+static double int_bound(esm_dtype dtype, double v)
+{
+    double lo = dtype == ESM_INT32 ? -2147483648.0 : -9223372036854775808.0;
+    double hi = dtype == ESM_INT32 ? 2147483647.0 : 9223372036854774784.0; /* largest double < 2^63 */
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
 static esm_status clamp_params(esm_node_ctx *ctx, uparams *p)
 {
+    esm_dtype dtype = ctx->inputs[0]->dtype;
     ESM_TRY(esm_attr_float(ctx, "min", -HUGE_VAL, &p->a));
-    return esm_attr_float(ctx, "max", HUGE_VAL, &p->b);
+    ESM_TRY(esm_attr_float(ctx, "max", HUGE_VAL, &p->b));
+    if (dtype == ESM_INT32 || dtype == ESM_INT64) p->a = int_bound(dtype, p->a), p->b = int_bound(dtype, p->b);
+    return ESM_OK;
 }
 
 static esm_status gelu_params(esm_node_ctx *ctx, uparams *p)
