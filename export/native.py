@@ -155,11 +155,11 @@ def _info_dict(info: _TensorInfo) -> dict:
 
 class NativeModel:
     """A loaded .esm model and one session: `run(*arrays)` or `run(**named)` -> list of arrays.
-    `max_arena_bytes` and `max_loop_iterations` are esm_options' limits (0: the defaults); set
-    them for untrusted files (SECURITY.md)."""
+    `max_arena_bytes` and `max_loop_iterations` are esm_options' limits (None: libesm's defaults,
+    1 GiB and 2**20 iterations; 0: unlimited); tighten them for untrusted files (SECURITY.md)."""
 
-    def __init__(self, path: str | os.PathLike, threads: int = 1, *, max_arena_bytes: int = 0,
-                 max_loop_iterations: int = 0) -> None:
+    def __init__(self, path: str | os.PathLike, threads: int = 1, *, max_arena_bytes: int | None = None,
+                 max_loop_iterations: int | None = None) -> None:
         self._lib = lib = library()
         self._model = ctypes.c_void_p()
         self._session = ctypes.c_void_p()
@@ -171,8 +171,10 @@ class NativeModel:
         options = _Options()
         lib.esm_options_init(ctypes.byref(options))
         options.num_threads = threads
-        options.max_arena_bytes = max_arena_bytes
-        options.max_loop_iterations = max_loop_iterations
+        if max_arena_bytes is not None:
+            options.max_arena_bytes = max_arena_bytes
+        if max_loop_iterations is not None:
+            options.max_loop_iterations = max_loop_iterations
         status = lib.esm_session_create(self._model, ctypes.byref(options), ctypes.byref(self._session))
         if status:
             raise RuntimeError(status, "esm_session_create failed")
@@ -257,10 +259,11 @@ class NativeModel:
             self.close()
 
 
-def load(path: str | os.PathLike, threads: int = 1, *, max_arena_bytes: int = 0,
-         max_loop_iterations: int = 0) -> NativeModel:
+def load(path: str | os.PathLike, threads: int = 1, *, max_arena_bytes: int | None = None,
+         max_loop_iterations: int | None = None) -> NativeModel:
     """Load `path` with the C runtime (mmap, zero-copy weights) and create a session whose arena
-    and loops are limited as given (0: no arena limit, 2**31 iterations)."""
+    and loops are limited as given (None: libesm's defaults, 1 GiB and 2**20 iterations per loop;
+    0: unlimited)."""
     return NativeModel(path, threads=threads, max_arena_bytes=max_arena_bytes,
                        max_loop_iterations=max_loop_iterations)
 

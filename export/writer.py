@@ -208,7 +208,10 @@ def _source_hash(source_file: str | None) -> str:
 
 
 def _header_strings(builder: flatbuffers.Builder, source_file: str | None) -> dict[str, int]:
-    created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    # SOURCE_DATE_EPOCH (reproducible-builds.org): a fixed time makes the file byte-reproducible
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = datetime.datetime.fromtimestamp(int(epoch), datetime.UTC) if epoch else datetime.datetime.now(datetime.UTC)
+    created = when.isoformat(timespec="seconds").replace("+00:00", "Z")
     texts = {"producer": _producer(), "source_file": source_file or "", "source_hash": _source_hash(source_file),
              "created": created}
     return {key: builder.CreateString(text) for key, text in texts.items()}

@@ -77,7 +77,8 @@ typedef enum esm_status {
     ESM_ERR_SHAPE = 4,            /* input shapes that the model cannot take */
     ESM_ERR_OUT_OF_MEMORY = 5,    /* the allocator failed, or a limit in esm_options was hit */
     ESM_ERR_IO = 6,               /* a file could not be opened or mapped */
-    ESM_ERR_RUNTIME = 7,          /* the model raised (assert / raise in script) */
+    ESM_ERR_RUNTIME = 7,          /* the model raised (assert / raise in script), or a loop ran
+                                   * past esm_options.max_loop_iterations */
     ESM_ERR_STATE = 8             /* a call out of order (run before prepare, ...) */
 } esm_status;
 
@@ -168,17 +169,33 @@ const char *esm_model_metadata(const esm_model *model, const char *key);
 
 typedef struct esm_session esm_session; /* opaque: arena + execution state for one model */
 
+/* Resource limits for untrusted models (SECURITY.md). esm_options_init sets these defaults;
+ * 0 in either field means unlimited.
+ * - max_arena_bytes: esm_session_prepare refuses a memory plan (intermediate tensors + kernel
+ *   scratch) above it with ESM_ERR_OUT_OF_MEMORY, before allocating anything. 1 GiB.
+ * - max_loop_iterations: the iterations one execution of a prim::loop may run. A `for` loop
+ *   whose trip count is known at prepare (a constant, or arithmetic on shapes and constants)
+ *   above it is refused by esm_session_prepare; any other loop (`while`, a count computed from
+ *   input values) stops at run time at the iteration that crosses it. Both: ESM_ERR_RUNTIME.
+ *   2^20 = 1,048,576.
+ * Nesting is bounded at load instead, not configurable: blocks (if/loop bodies) at most
+ * ESM_MAX_BLOCK_DEPTH deep, else ESM_ERR_INVALID_MODEL. */
+#define ESM_DEFAULT_MAX_ARENA_BYTES ((size_t)1 << 30)
+#define ESM_DEFAULT_MAX_LOOP_ITERATIONS ((int64_t)1 << 20)
+#define ESM_MAX_BLOCK_DEPTH 32
+
 /* Session options. Call esm_options_init() first, then set what you need. */
 typedef struct esm_options {
     int32_t num_threads;            /* threads kernels may use; 1 (default) runs inline */
     void *arena;                    /* optional caller-owned arena, 64-byte aligned, borrowed */
     size_t arena_bytes;             /* its size; prepare fails (OUT_OF_MEMORY) when too small */
     const esm_allocator *allocator; /* NULL: malloc/free. Borrowed; must outlive the session */
-    size_t max_arena_bytes;         /* 0: no limit; else prepare refuses bigger plans */
-    int64_t max_loop_iterations;    /* per loop execution; 0: 1<<31. Exceeding it: RUNTIME */
+    size_t max_arena_bytes;         /* 0: unlimited; default ESM_DEFAULT_MAX_ARENA_BYTES */
+    int64_t max_loop_iterations;    /* per loop execution; 0: unlimited; < 0: INVALID_ARGUMENT;
+                                     * default ESM_DEFAULT_MAX_LOOP_ITERATIONS */
 } esm_options;
 
-/* Set the defaults (1 thread, no caller arena, malloc, no limits). */
+/* Set the defaults (1 thread, no caller arena, malloc, the default limits above). */
 void esm_options_init(esm_options *options);
 
 /* Create a session for `model` (borrowed: it must outlive the session). `options` may be NULL

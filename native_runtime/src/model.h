@@ -9,8 +9,6 @@
 #include "esm.h"
 #include "kernel_api.h"
 
-#define ESM_MAX_BLOCK_DEPTH 32
-
 /* TypeKind of the schema. */
 typedef enum esm_type_kind {
     ESM_T_TENSOR = 0, ESM_T_INT, ESM_T_FLOAT, ESM_T_BOOL, ESM_T_STR, ESM_T_NONE, ESM_T_LIST,

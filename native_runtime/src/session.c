@@ -295,6 +295,29 @@ static esm_status prepare_if(esm_session *s, int32_t ni) {
     return ESM_OK;
 }
 
+static int truthy(const esm_slot *slot) {
+    return slot->t.dtype == ESM_FLOAT32 || slot->t.dtype == ESM_FLOAT64 ? esm_slot_float(slot) != 0.0 : esm_slot_int(slot) != 0;
+}
+
+/* A loop whose trip count is fixed at prepare (a constant, or arithmetic on shapes and constants)
+ * and whose entry and body conditions are constant true - a `for i in range(n)` - runs exactly
+ * that many times: one above esm_options.max_loop_iterations is refused now, not at the
+ * iteration that crosses it. Every other loop (data-dependent counts, `while`) is bounded by
+ * run_loop. */
+static esm_status check_trip_count(esm_session *s, int32_t ni) {
+    const esm_node_def *n = &s->model->nodes[ni];
+    const esm_slot *trips = &s->slots[n->inputs[0]], *first = &s->slots[n->inputs[1]];
+    const esm_slot *again = &s->slots[s->model->blocks[n->blocks[0]].returns[0]];
+    int64_t limit = s->options.max_loop_iterations;
+    if (limit == 0 || !trips->known || !first->known || !again->known || !truthy(first) || !truthy(again)) return ESM_OK;
+    int64_t count = esm_slot_int(trips);
+    if (count <= limit) return ESM_OK;
+    char msg[160];
+    snprintf(msg, sizeof msg, "a trip count of %lld, more than %lld iterations (esm_options.max_loop_iterations)", (long long)count,
+             (long long)limit);
+    return node_fail(s, ni, ESM_ERR_RUNTIME, msg);
+}
+
 static esm_status prepare_loop(esm_session *s, int32_t ni) {
     const esm_node_def *n = &s->model->nodes[ni];
     const esm_block_def *body = &s->model->blocks[n->blocks[0]];
@@ -303,8 +326,6 @@ static esm_status prepare_loop(esm_session *s, int32_t ni) {
     for (int i = 0; i < 2; i++)
         if (s->slots[n->inputs[i]].kind != SLOT_TENSOR || s->slots[n->inputs[i]].t.ndim != 0)
             return node_fail(s, ni, ESM_ERR_INVALID_MODEL, "the trip count and the condition must be scalars");
-    int64_t zero = 0;
-    (void)zero;
     if ((st = esm_slot_set_tensor(s, body->params[0], ESM_INT64, 0, NULL)) != ESM_OK) return st;
     s->slots[body->params[0]].scalar = ESM_T_INT;
     for (int32_t k = 0; k < carried; k++)
@@ -312,6 +333,7 @@ static esm_status prepare_loop(esm_session *s, int32_t ni) {
     if ((st = esm_prepare_block(s, n->blocks[0])) != ESM_OK) return st;
     const esm_slot *cond = &s->slots[body->returns[0]];
     if (cond->kind != SLOT_TENSOR || cond->t.ndim != 0) return node_fail(s, ni, ESM_ERR_INVALID_MODEL, "the body's condition is not a scalar");
+    if ((st = check_trip_count(s, ni)) != ESM_OK) return st;
     for (int32_t k = 0; k < carried; k++) {
         const esm_slot *in = &s->slots[body->params[1 + k]], *out = &s->slots[body->returns[1 + k]];
         if (!same_type(in, out)) {
@@ -383,10 +405,6 @@ static esm_status run_kernel(esm_session *s, int32_t ni) {
     return ESM_OK;
 }
 
-static int truthy(const esm_slot *slot) {
-    return slot->t.dtype == ESM_FLOAT32 || slot->t.dtype == ESM_FLOAT64 ? esm_slot_float(slot) != 0.0 : esm_slot_int(slot) != 0;
-}
-
 static esm_status run_if(esm_session *s, int32_t ni) {
     const esm_node_def *n = &s->model->nodes[ni];
     int32_t taken = n->blocks[truthy(&s->slots[n->inputs[0]]) ? 0 : 1];
@@ -403,7 +421,7 @@ static esm_status run_loop(esm_session *s, int32_t ni) {
     int32_t carried = n->num_inputs - 2;
     int64_t trips = esm_slot_int(&s->slots[n->inputs[0]]);
     int cond = truthy(&s->slots[n->inputs[1]]);
-    int64_t limit = s->options.max_loop_iterations > 0 ? s->options.max_loop_iterations : (int64_t)1 << 31;
+    int64_t limit = s->options.max_loop_iterations > 0 ? s->options.max_loop_iterations : INT64_MAX; /* 0: unlimited */
     int64_t *iter = (int64_t *)s->slots[body->params[0]].t.data;
     for (int32_t k = 0; k < carried; k++) esm_copy_value(s, body->params[1 + k], n->inputs[2 + k]);
     for (int64_t i = 0; i < trips && cond; i++) {
@@ -451,6 +469,8 @@ void esm_options_init(esm_options *options) {
     if (!options) return;
     memset(options, 0, sizeof *options);
     options->num_threads = 1;
+    options->max_arena_bytes = ESM_DEFAULT_MAX_ARENA_BYTES;
+    options->max_loop_iterations = ESM_DEFAULT_MAX_LOOP_ITERATIONS;
 }
 
 esm_status esm_session_create(const esm_model *model, const esm_options *options, esm_session **out) {
@@ -462,6 +482,7 @@ esm_status esm_session_create(const esm_model *model, const esm_options *options
     if (options) opts = *options;
     if (opts.num_threads < 1) opts.num_threads = 1;
     if (opts.arena && ((uintptr_t)opts.arena % 64)) return ESM_ERR_INVALID_ARGUMENT;
+    if (opts.max_loop_iterations < 0) return ESM_ERR_INVALID_ARGUMENT;
     esm_heap heap;
     esm_heap_init(&heap, opts.allocator);
     esm_session *s = esm_heap_alloc(&heap, sizeof *s, 16);

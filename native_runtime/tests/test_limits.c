@@ -1,7 +1,10 @@
-/* test_limits.c - a session never allocates much more than esm_options.max_arena_bytes: the
- * arena is refused before it is allocated, and what else a session allocates (slots, plans)
- * is proportional to the model, not to the shapes it declares. Checked with a counting
- * allocator on every test model, every hostile regression file and a caller-supplied arena. */
+/* test_limits.c - the limits in esm_options. A session never allocates much more than
+ * max_arena_bytes: the arena is refused before it is allocated, and what else a session
+ * allocates (slots, plans) is proportional to the model, not to the shapes it declares
+ * (checked with a counting allocator on every test model, every hostile regression file and a
+ * caller-supplied arena). A loop above max_loop_iterations is refused at prepare when its trip
+ * count is known there, else stopped at run (the scripted models of data/limits/, written by
+ * tests/native/make_c_test_data.py); 0 means unlimited and the defaults are finite. */
 #include <dirent.h>
 
 #include "test_util.h"
@@ -138,9 +141,113 @@ static void test_caller_arena_means_no_arena_allocation(void) {
     free_case(&c);
 }
 
+/* ---- loop trip counts: refused at prepare when known there, else stopped at run ---------- */
+
+typedef struct loop_result {
+    esm_status prepared, ran; /* ran: ESM_ERR_STATE when prepare failed */
+    char error[512];
+    float y; /* output element 0 after a run */
+} loop_result;
+
+/* Prepares data/limits/NAME.esm on x = 0.5 everywhere ([2, 4]) and, for two-input models, n;
+ * then runs it if `run`. */
+static loop_result loop_model(const char *name, const esm_options *opts, int64_t n, int run) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/limits/%s.esm", ESM_TEST_DATA, name);
+    loop_result r = {ESM_ERR_STATE, ESM_ERR_STATE, "", 0.0f};
+    esm_model *m = NULL;
+    CHECK(esm_model_load_file(path, NULL, &m) == ESM_OK, "%s: load", name);
+    esm_session *s = NULL;
+    if (!m || esm_session_create(m, opts, &s) != ESM_OK) {
+        esm_model_free(m);
+        return r;
+    }
+    float x[8] = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+    int64_t shape[2] = {2, 4};
+    esm_session_set_input(s, 0, ESM_FLOAT32, shape, 2, x, sizeof x);
+    if (esm_model_num_inputs(m) > 1) esm_session_set_input(s, 1, ESM_INT64, NULL, 0, &n, sizeof n);
+    r.prepared = esm_session_prepare(s);
+    if (r.prepared == ESM_OK && run) r.ran = esm_session_run(s);
+    snprintf(r.error, sizeof r.error, "%s", esm_session_error(s));
+    esm_tensor_info info;
+    const void *data;
+    if (r.ran == ESM_OK && esm_session_output(s, 0, &info, &data) == ESM_OK) r.y = *(const float *)data;
+    esm_session_free(s);
+    esm_model_free(m);
+    return r;
+}
+
+static float tanh_steps(int steps) {
+    float y = 0.5f;
+    for (int i = 0; i < steps; i++) y = tanhf(y);
+    return y;
+}
+
+static esm_options loop_limit(int64_t limit) {
+    esm_options opts;
+    esm_options_init(&opts);
+    opts.max_loop_iterations = limit;
+    return opts;
+}
+
+static void test_known_trip_counts_are_refused_at_prepare(void) {
+    esm_options five = loop_limit(5), four = loop_limit(4), defaults = loop_limit(ESM_DEFAULT_MAX_LOOP_ITERATIONS);
+    loop_result r = loop_model("for_const_5", &five, 0, 1);
+    CHECK(r.prepared == ESM_OK && r.ran == ESM_OK && fabsf(r.y - tanh_steps(5)) < 1e-6f, "5 trips under a limit of 5: %s", r.error);
+    r = loop_model("for_const_5", &four, 0, 1);
+    CHECK(r.prepared == ESM_ERR_RUNTIME, "5 trips under a limit of 4: prepare gave %d", (int)r.prepared);
+    CHECK(strstr(r.error, "prim::loop") && strstr(r.error, "a trip count of 5, more than 4 iterations (esm_options.max_loop_iterations)"),
+          "message: %s", r.error);
+    r = loop_model("for_const_1e12", &defaults, 0, 1);
+    CHECK(r.prepared == ESM_ERR_RUNTIME && strstr(r.error, "a trip count of 1000000000000, more than 1048576 iterations"),
+          "a constant 10^12 trips under the default limit: %s", r.error);
+    r = loop_model("for_shape", &defaults, 0, 1); /* x.size(0) * 10^9 with x [2, 4] */
+    CHECK(r.prepared == ESM_ERR_RUNTIME && strstr(r.error, "a trip count of 2000000000,"), "a count from shapes: %s", r.error);
+}
+
+static void test_data_dependent_trip_counts_stop_at_run(void) {
+    static const char *const models[] = {"for_input", "while_input"};
+    esm_options hundred = loop_limit(100);
+    for (int k = 0; k < 2; k++) {
+        loop_result r = loop_model(models[k], &hundred, 100, 1);
+        CHECK(r.ran == ESM_OK && fabsf(r.y - tanh_steps(100)) < 1e-6f, "%s: 100 trips under a limit of 100: %s", models[k], r.error);
+        r = loop_model(models[k], &hundred, 1000000000000, 1);
+        CHECK(r.prepared == ESM_OK, "%s: a count known only at run refused at prepare: %s", models[k], r.error);
+        CHECK(r.ran == ESM_ERR_RUNTIME && strstr(r.error, "prim::loop") && strstr(r.error, "more than 100 iterations (esm_options.max_loop_iterations)"),
+              "%s: run gave %d: %s", models[k], (int)r.ran, r.error);
+    }
+}
+
+static void test_zero_means_unlimited_and_negative_is_refused(void) {
+    esm_options unlimited = loop_limit(0);
+    loop_result r = loop_model("for_const_1e12", &unlimited, 0, 0); /* prepared, not run: 10^12 steps */
+    CHECK(r.prepared == ESM_OK, "limit 0 must be unlimited: %s", r.error);
+    r = loop_model("for_input", &unlimited, (int64_t)1 << 21, 1);     /* past the default limit */
+    CHECK(r.ran == ESM_OK, "limit 0 must be unlimited: %s", r.error);
+    esm_options negative = loop_limit(-1);
+    esm_model *m = NULL;
+    esm_session *s = NULL;
+    CHECK(esm_model_load_file(ESM_TEST_DATA "/limits/for_const_5.esm", NULL, &m) == ESM_OK, "load");
+    CHECK(esm_session_create(m, &negative, &s) == ESM_ERR_INVALID_ARGUMENT && s == NULL, "a negative limit accepted");
+    esm_model_free(m);
+}
+
+static void test_defaults_are_finite(void) {
+    esm_options opts;
+    esm_options_init(&opts);
+    CHECK(opts.max_arena_bytes == ESM_DEFAULT_MAX_ARENA_BYTES && opts.max_arena_bytes == (size_t)1 << 30, "arena default");
+    CHECK(opts.max_loop_iterations == ESM_DEFAULT_MAX_LOOP_ITERATIONS && opts.max_loop_iterations == 1 << 20, "loop default");
+    loop_result r = loop_model("for_input", NULL, ESM_DEFAULT_MAX_LOOP_ITERATIONS + 1, 1); /* NULL options: the defaults */
+    CHECK(r.ran == ESM_ERR_RUNTIME && strstr(r.error, "more than 1048576 iterations"), "default loop limit: %s", r.error);
+}
+
 int main(void) {
     test_every_file_in(ESM_TEST_DATA);
     test_every_file_in(ESM_TEST_DATA "/fuzz_regressions");
     test_caller_arena_means_no_arena_allocation();
+    test_known_trip_counts_are_refused_at_prepare();
+    test_data_dependent_trip_counts_stop_at_run();
+    test_zero_means_unlimited_and_negative_is_refused();
+    test_defaults_are_finite();
     return test_report("test_limits");
 }

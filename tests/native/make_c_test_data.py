@@ -8,6 +8,7 @@ computed by the IR interpreter.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,60 @@ class NestedAttrs(nn.Module):
         return y[:, 0, 1:3] + y[:, 1, None, 0]
 
 
+class ConstTrips(nn.Module):
+    """`for _ in range(trips)` with a constant count: the runtime knows it at prepare."""
+
+    def __init__(self, trips: int) -> None:
+        super().__init__()
+        self.trips = trips
+
+    def forward(self, x):
+        for _ in range(self.trips):
+            x = eager.tanh(x)
+        return x
+
+
+class ShapeTrips(nn.Module):
+    """A trip count computed from the input's shape: also known at prepare."""
+
+    def forward(self, x):
+        for _ in range(x.size(0) * 1000000000):
+            x = eager.tanh(x)
+        return x
+
+
+class InputTrips(nn.Module):
+    """A trip count that is an input value: known only at run time."""
+
+    def forward(self, x, n: int):
+        for _ in range(n):
+            x = eager.tanh(x)
+        return x
+
+
+class WhileInput(nn.Module):
+    """A `while` loop (TorchScript's maximal trip count, a condition computed in the body)."""
+
+    def forward(self, x, n: int):
+        i = 0
+        while i < n:
+            x = eager.tanh(x)
+            i += 1
+        return x
+
+
+# The loop models of the C test test_limits (data/limits/NAME.esm) and tests/native/test_limits.py.
+LOOP_MODELS = {"for_const_5": lambda: ConstTrips(5), "for_const_1e12": lambda: ConstTrips(10**12),
+               "for_shape": ShapeTrips, "for_input": InputTrips, "while_input": WhileInput}
+
+
+def write_loop_models(data_dir: Path = DATA_DIR / "limits") -> None:
+    """The scripted LOOP_MODELS as .esm files (no golden vectors: the tests compute tanh)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for name, make in LOOP_MODELS.items():
+        export.save(jitscript.script(make()), data_dir / f"{name}.esm")
+
+
 def interpreter_outputs(module, args) -> list[np.ndarray]:
     """The IR interpreter's outputs of `module` on NumPy arrays / Python scalars."""
     out = module(*[eager.tensor(a) if isinstance(a, np.ndarray) else a for a in args])
@@ -51,6 +106,7 @@ def write_case(name: str, module, args: tuple, data_dir: Path = DATA_DIR) -> Non
 
 
 def main() -> None:
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")  # byte-reproducible files
     for name, make in graphs.MODELS.items():
         write_case(name, make(), graphs.example_inputs(name, 3))
     x, _, n = graphs.example_inputs("control_flow", 3)
@@ -70,6 +126,7 @@ def main() -> None:
             p.requires_grad = False
         traced = jitscript.optimize(jitscript.trace(model, entry.inputs(3), dynamic_batch=True))
         write_case(f"{name}_traced", traced, tuple(t.numpy() for t in entry.inputs(3)))
+    write_loop_models()
     print(f"wrote {len(list(DATA_DIR.iterdir()))} files to {DATA_DIR}")
 
 
