@@ -1,7 +1,8 @@
 """Hostile models against the C runtime's resource limits: a file that declares a huge tensor,
 a loop with an absurd trip count or blocks nested too deep is refused with a clear error (at
-load or prepare, loops at the iteration that crosses the limit) - never a huge allocation, a
-hang or a crash. The limits are esm_options' max_arena_bytes and max_loop_iterations."""
+load or prepare; a loop whose count depends on input values at the iteration that crosses the
+limit) - never a huge allocation, a hang or a crash. The limits are esm_options'
+max_arena_bytes and max_loop_iterations (finite by default, 0: unlimited)."""
 from __future__ import annotations
 
 import shutil
@@ -13,6 +14,7 @@ import export
 import jitscript
 from export import native
 from jitscript import ScriptModule
+from tests.native.make_c_test_data import LOOP_MODELS
 
 pytestmark = pytest.mark.skipif(shutil.which("cmake") is None, reason="building libesm needs cmake")
 
@@ -86,12 +88,46 @@ def test_out_of_range_attribute_is_refused_at_load(tmp_path):
     assert info.value.status_name == "ESM_ERR_INVALID_MODEL"
 
 
-def test_absurd_loop_trip_count_stops_at_max_loop_iterations(tmp_path):
+def test_absurd_constant_trip_count_is_refused_at_prepare(tmp_path):
     model = native.load(_save(ABSURD_LOOP, tmp_path / "loop.esm"), max_loop_iterations=100)
-    refusal = r"prim::loop.*more than 100 iterations \(esm_options.max_loop_iterations\)"
+    refusal = (r"prim::loop at hostile.py:3:4\): a trip count of 1000000000000, more than 100 iterations "
+               r"\(esm_options.max_loop_iterations\)")
     with pytest.raises(native.RuntimeError, match=refusal) as info:
         model.run(np.zeros((2, 4), np.float32))
     assert info.value.status_name == "ESM_ERR_RUNTIME"
+
+
+def _scripted(name: str, tmp_path) -> str:
+    path = tmp_path / f"{name}.esm"
+    export.save(jitscript.script(LOOP_MODELS[name]()), path)
+    return str(path)
+
+
+@pytest.mark.parametrize("name, count", [("for_const_1e12", 10**12), ("for_shape", 3 * 10**9)])
+def test_trip_count_known_at_prepare_is_refused_by_default(tmp_path, name, count):
+    """A constant count or one computed from shapes (x.size(0) * 10**9): prepare refuses it
+    under the default limit, before any iteration runs."""
+    model = native.load(_scripted(name, tmp_path))
+    with pytest.raises(native.RuntimeError, match=f"a trip count of {count}, more than 1048576 iterations") as info:
+        model.run(np.zeros((3, 4), np.float32))
+    assert info.value.status_name == "ESM_ERR_RUNTIME"
+
+
+@pytest.mark.parametrize("name", ["for_input", "while_input"])
+def test_data_dependent_trip_count_stops_at_run(tmp_path, name):
+    model = native.load(_scripted(name, tmp_path), max_loop_iterations=50)
+    x = np.full((2, 4), 0.5, np.float32)
+    want = x
+    for _ in range(50):
+        want = np.tanh(want)
+    np.testing.assert_allclose(model.run(x, 50)[0], want, rtol=1e-6)
+    with pytest.raises(native.RuntimeError, match=r"prim::loop.*more than 50 iterations \(esm_options.max_loop_iterations\)"):
+        model.run(x, 10**12)
+
+
+def test_zero_loop_limit_is_unlimited(tmp_path):
+    model = native.load(_scripted("for_input", tmp_path), max_loop_iterations=0)
+    assert model.run(np.zeros((1, 1), np.float32), 2**20 + 1)[0].shape == (1, 1)
 
 
 def test_loop_within_the_limit_runs(tmp_path):
