@@ -32,8 +32,8 @@ OPERATORS = {
     "__floordiv__": lambda a, b: E.div(a, b, rounding_mode="floor"),
     "__neg__": E.neg, "__abs__": E.abs,
     "__eq__": E.eq, "__ne__": E.ne, "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt, "__ge__": E.ge,
-    "__and__": E.logical_and, "__or__": E.logical_or, "__xor__": E.logical_xor,
-    "__invert__": E.logical_not,
+    "__and__": E.bitwise_and, "__or__": E.bitwise_or, "__xor__": E.bitwise_xor,
+    "__invert__": E.bitwise_not,
 }
 
 

@@ -44,6 +44,9 @@ _MODES = {"trace": ExportMode.TRACE, "script": ExportMode.SCRIPT}
 _TABLES_RESERVE = 1 << 20
 
 
+MAX_ARENA_BYTES = 2**63 - 1  # MemoryPlan offsets are int64
+
+
 @dataclass
 class ReferencePlan:
     """The memory plan stored in the file: made for `reference_shapes` (one per graph input)."""
@@ -65,6 +68,10 @@ def reference_plan(graph: Graph, dims: dict[str, int] | None = None) -> Referenc
         return None
     shapes = [[bound.get(d, -1) if isinstance(d, str) else d for d in v.type.shape]
               if isinstance(v.type, TensorType) and v.type.shape is not None else [] for v in graph.inputs]
+    if plan.arena_size > MAX_ARENA_BYTES:  # the file stores sizes and offsets as int64
+        where = f" with {', '.join(f'{k}={v}' for k, v in sorted(bound.items()))}" if bound else ""
+        raise ValueError(f"export.save: the graph's tensors need a {plan.arena_size}-byte arena{where}, beyond "
+                         f"the format's limit of 2**63 - 1 bytes; check the shapes the graph declares")
     return ReferencePlan(plan.arena_size, plan.offsets, shapes)
 
 
@@ -280,7 +287,8 @@ def save(module: ScriptModule, path: str | os.PathLike, *, mode: str | None = No
     `mode` is "trace" or "script" (default: "script" when the module has Python source);
     `source_file` is recorded with its SHA-256; `metadata` is free-form text; `dims` binds the
     symbolic dims (e.g. {"N": 8}, default 1) for the stored memory plan. Raises
-    `jitscript.IRError` for a graph that does not verify (nothing is written).
+    `jitscript.IRError` for a graph that does not verify, ValueError for one whose memory plan
+    exceeds the format's 2**63 - 1 bytes (nothing is written).
     """
     if not isinstance(module, ScriptModule):
         raise TypeError(f"export.save expects a ScriptModule (from jitscript.script or jitscript.trace), "

@@ -203,6 +203,10 @@ class ExpressionCompiler:
         if name is None or not _is_scalar(ta) or not _is_scalar(tb):
             raise self.error(f"unsupported operand types for {op}: {describe_type(ta)} and {describe_type(tb)}",
                              where)
+        if op in "&|" and not (isinstance(ta, BoolType) and isinstance(tb, BoolType)):
+            # prim::and / prim::or are logical: Python's bitwise & and | of ints are not compiled
+            raise self.error(f"{op} on {describe_type(ta)} and {describe_type(tb)}: script supports {op} on bools "
+                             "only (bitwise ops on ints are not implemented)", where)
         return self.scalar_op(name, a, b, where)
 
     def list_concat(self, a: SV, b: SV, where) -> Value:

@@ -15,6 +15,7 @@ from eager.tensor import Tensor
 
 from .ir import Block, Graph, InputAttr, IRError, Node
 from .prims import PRIMS, scalar_tensor
+from .types import TensorType
 
 
 def as_tensor(value) -> Tensor:
@@ -25,6 +26,20 @@ def as_tensor(value) -> Tensor:
 def as_array(value) -> np.ndarray:
     """A graph parameter's data as a NumPy array on the cpu (for passes that compute with it)."""
     return as_tensor(value).detach().numpy()
+
+
+def _check_input(value, arg, index: int) -> None:
+    """A tensor input must be a Tensor of the declared dtype: ops would otherwise promote a wrong
+    dtype silently (an int64 batch into a float32 model computes in float64)."""
+    if not isinstance(value.type, TensorType):
+        return
+    name = value.name or f"#{index}"
+    if not isinstance(arg, Tensor):
+        hint = " (wrap it: eager.tensor(array))" if isinstance(arg, np.ndarray) else ""
+        raise TypeError(f"input {name} takes {value.type}, got {type(arg).__name__}{hint}")
+    if value.type.dtype is not None and arg.dtype != value.type.dtype:
+        raise TypeError(f"input {name} takes {value.type.dtype.name}, got {arg.dtype.name} "
+                        f"(convert it: x.to(eager.{value.type.dtype.name}))")
 
 
 class Interpreter:
@@ -39,6 +54,8 @@ class Interpreter:
         if len(args) != len(self.graph.inputs):
             raise TypeError(f"the graph takes {len(self.graph.inputs)} input(s) "
                             f"({', '.join(str(v.type) for v in self.graph.inputs)}), got {len(args)}")
+        for index, (value, arg) in enumerate(zip(self.graph.inputs, args)):
+            _check_input(value, arg, index)
         self.device = next((a.device.type for a in args if isinstance(a, Tensor)), "cpu")
         return self.block(self.graph.block, {}, list(args))
 

@@ -14,6 +14,7 @@ import inspect
 
 from eager import dtypes as _dt
 from eager.errors import OpError
+from eager.ops.elementwise import check_bitwise_dtypes
 from eager.ops.registry import REGISTRY, Spec
 
 from .diagnostics import ScriptError
@@ -39,10 +40,22 @@ def is_eager_function(fn) -> bool:
 
 
 # ---- entry points -------------------------------------------------------------------------------
+def _check_bitwise(c, op: str, operands: list, where) -> None:
+    """`&`, `|`, `^`, `~` on tensors: bool only, as in eager (eager.ops.elementwise)."""
+    scalar = {IntType: _dt.int64, FloatType: _dt.default_float, BoolType: _dt.bool_}
+    dtypes = [_dtype(v) if isinstance(type_of(v), TensorType) else scalar.get(type(type_of(v))) for v in operands]
+    try:
+        check_bitwise_dtypes(op, dtypes)
+    except TypeError as exc:
+        raise c.error(str(exc), where) from None
+
+
 def tensor_binary(c, op: str, a: SV, b: SV, where) -> SV:
     name = _BINARY.get(op)
     if name is None:
         raise c.error(f"the operator {op} is not supported on tensors in script", where)
+    if op in "&|^":
+        _check_bitwise(c, op, [a, b], where)
     if name == "floordiv":
         quotient = emit(c, "div", promote(c, [a, b], where), {}, where)
         floored = emit(c, "floor", [quotient], {}, where)
@@ -55,6 +68,8 @@ def tensor_unary(c, op: str, value: SV, where) -> SV:
     if op == "+":
         return value
     name = {"-": "neg", "~": "logical_not", "abs": "abs"}[op]
+    if op == "~":
+        _check_bitwise(c, op, [value], where)
     return emit(c, name, [value], {}, where)
 
 

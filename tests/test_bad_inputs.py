@@ -29,6 +29,21 @@ def _outside_script(x):
     return (lambda y: y)(x)  # lambda is outside the script language
 
 
+def _float_and(x):
+    return x & x  # bitwise and of float tensors: PyTorch raises too
+
+
+def _int_or(x, n: int):
+    return x * (n | 1)  # bitwise or of ints: script compiles & and | on bools only
+
+
+_HUGE_PLAN = """\
+graph(%x : Tensor(float32, [2])):
+  %y : Tensor(float32, [2147483648, 4294967296]) = repeat[repeats=(2147483648, 2147483648)](%x)
+  return (%y)
+"""
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> Path:
     """A model file, a checkpoint of a Linear(4, 3), and their broken copies."""
@@ -61,6 +76,32 @@ BAD_INPUTS = [
      OpError, r"linear: input of shape \(3, 5\) has 5 features but the weight \(8, 4\) expects 4"),
     ("script_module_missing_input", lambda ws: export.load(ws / "mlp.esm")(),
      TypeError, r"the graph takes 1 input\(s\) \(Tensor\(float32, \[N, 4\]\)\), got 0"),
+    ("script_module_wrong_dtype", lambda ws: export.load(ws / "mlp.esm")(eager.ones(3, 4, dtype=eager.int64)),
+     TypeError, r"input x takes float32, got int64 \(convert it: x.to\(eager.float32\)\)"),
+    ("script_module_numpy_array", lambda ws: export.load(ws / "mlp.esm")(np.ones((3, 4), np.float32)),
+     TypeError, r"input x takes Tensor\(float32, \[N, 4\]\), got ndarray \(wrap it: eager.tensor\(array\)\)"),
+    ("leaky_relu_on_integers", lambda ws: nn.functional.leaky_relu(eager.tensor([-3, 5]), 1e30),
+     OpError, r"leaky_relu needs a floating-point tensor, got int64"),
+    ("leaky_relu_on_bools", lambda ws: nn.LeakyReLU()(eager.tensor([True])),
+     OpError, r"leaky_relu needs a floating-point tensor, got bool"),
+    ("bitwise_and_on_floats", lambda ws: eager.randn(3) & eager.randn(3),
+     TypeError, r"& on float32 and float32: bitwise ops need integer or bool tensors"),
+    ("bitwise_or_float_and_bool", lambda ws: eager.randn(3) | (eager.randn(3) > 0),
+     TypeError, r"\| on float32: bitwise ops need integer or bool tensors"),
+    ("bitwise_xor_on_integers", lambda ws: eager.tensor([6]) ^ eager.tensor([3]),
+     TypeError, r"\^ on int64 and int64: bitwise ops on integer tensors are not implemented \(only bool\)"),
+    ("bitwise_and_with_int_scalar", lambda ws: (eager.randn(3) > 0) & 1,
+     TypeError, r"& on int64: bitwise ops on integer tensors are not implemented"),
+    ("bitwise_not_on_floats", lambda ws: ~eager.randn(3),
+     TypeError, r"~ on float32: bitwise ops need integer or bool tensors; for masks use logical_not"),
+    ("script_bitwise_and_on_floats", lambda ws: jitscript.script(_float_and),
+     jitscript.ScriptError, r"error: & on float32 and float32: bitwise ops need integer or bool tensors"),
+    ("script_bitwise_or_on_ints", lambda ws: jitscript.script(_int_or),
+     jitscript.ScriptError, r"error: \| on int and int: script supports \| on bools only"),
+    ("export_save_plan_beyond_int64", lambda ws: export.save(jitscript.ScriptModule(jitscript.parse(_HUGE_PLAN, {})),
+                                                             ws / "mlp.esm"),
+     ValueError, r"export.save: the graph's tensors need a 36893488147419103232-byte arena, beyond the format's "
+                 r"limit of 2\*\*63 - 1 bytes"),
     ("script_outside_the_language", lambda ws: jitscript.script(_outside_script),
      jitscript.ScriptError, r"test_bad_inputs.py:\d+:\d+: error: lambda is not supported in script"),
     ("ir_text_syntax_error", lambda ws: jitscript.parse("graph(%x : Tensor(float32, [N]):\n  return (%x\n", {}),
@@ -140,3 +181,10 @@ def test_empty_batch_gives_an_empty_result(workspace):
     x = np.zeros((0, 4), np.float32)
     assert _native(workspace).run(x)[0].shape == (0, 3)
     assert tuple(export.load(workspace / "mlp.esm")(eager.tensor(x)).shape) == (0, 3)
+
+
+def test_bitwise_operators_on_bool_tensors_are_the_logical_ops():
+    a, b = eager.tensor([True, True, False]), eager.tensor([True, False, False])
+    assert (a & b).tolist() == [True, False, False] and (a | b).tolist() == [True, True, False]
+    assert (a ^ b).tolist() == [False, True, False] and (~a).tolist() == [False, False, True]
+    assert (a & True).tolist() == [True, True, False]

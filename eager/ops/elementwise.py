@@ -109,9 +109,26 @@ def _sigmoid_forward(xp, a):
 SIGMOID = _unary("sigmoid", _sigmoid_forward, vjp=lambda c, g: g * c.out() * (1 - c.out()))
 RELU = _unary("relu", lambda xp, a: xp.maximum(a, 0).astype(a.dtype, copy=False), smooth=False,
               vjp=lambda c, g: g * (c.out() > 0).to(g.dtype))
+def _require_floating(name: str, dtype_name: str, floating: bool) -> None:
+    """Ops PyTorch defines on floating tensors only (leaky_relu: an integer result of a float
+    slope would need an out-of-range cast) refuse other dtypes by name."""
+    if not floating:
+        raise TypeError(f"{name} needs a floating-point tensor, got {dtype_name} (as PyTorch); convert first, "
+                        "e.g. x.float()")
+
+
+def _leaky_relu_forward(xp, a, negative_slope=0.01):
+    _require_floating("leaky_relu", str(a.dtype), a.dtype.kind == "f")  # eager and the IR interpreter
+    return xp.where(a > 0, a, a * negative_slope).astype(a.dtype)
+
+
+def _leaky_relu_rule(a: Spec, **attrs) -> Spec:
+    _require_floating("leaky_relu", a.dtype.name, a.dtype.is_floating_point)  # IR type inference
+    return a
+
+
 LEAKY_RELU = _unary(
-    "leaky_relu", lambda xp, a, negative_slope=0.01: xp.where(a > 0, a, a * negative_slope).astype(a.dtype),
-    smooth=False, attrs=("negative_slope",),
+    "leaky_relu", _leaky_relu_forward, smooth=False, attrs=("negative_slope",), infer=_leaky_relu_rule,
     vjp=lambda c, g: g * where(c.inputs[0] > 0, ones_scalar(g), to_tensor(c.attrs["negative_slope"], g)
                                .to(g.dtype)))
 
@@ -297,7 +314,7 @@ isnan = _unary_fn(ISNAN, "True where input is NaN.")
 
 
 def leaky_relu(input, negative_slope: float = 0.01):
-    """input where positive, else negative_slope * input."""
+    """input where positive, else negative_slope * input (floating-point tensors only)."""
     return apply(LEAKY_RELU, (input,), {"negative_slope": float(negative_slope)})
 
 
@@ -334,6 +351,44 @@ ge = _comparison_fn(GE, "input >= other (bool).")
 logical_and = _comparison_fn(LOGICAL_AND, "Elementwise and.")
 logical_or = _comparison_fn(LOGICAL_OR, "Elementwise or.")
 logical_xor = _comparison_fn(LOGICAL_XOR, "Elementwise xor.")
+
+
+def check_bitwise_dtypes(symbol: str, dtypes) -> None:
+    """`&`, `|`, `^` and `~` compute on bool tensors only (as logical and/or/xor/not). Floats have
+    no bitwise ops (PyTorch raises too) and PyTorch's integer bitwise ops are not implemented
+    here: both raise instead of returning a logical result. `dtypes`: None for unknown ones."""
+    bad = [d for d in dtypes if d is not None and d is not _dt.bool_]
+    if not bad:
+        return
+    names = " and ".join(d.name for d in bad)
+    why = ("bitwise ops need integer or bool tensors" if any(d.is_floating_point for d in bad)
+           else "bitwise ops on integer tensors are not implemented (only bool)")
+    raise TypeError(f"{symbol} on {names}: {why}; for masks compare first, e.g. (a > 0) {symbol} (b > 0)"
+                    if symbol != "~" else f"~ on {names}: {why}; for masks use logical_not(a > 0)")
+
+
+def _operand_dtype(x) -> _dt.DType:
+    if isinstance(x, bool):
+        return _dt.bool_
+    if isinstance(x, (int, float)):
+        return _dt.int64 if isinstance(x, int) else _dt.default_float
+    return getattr(x, "dtype", None)
+
+
+def _bitwise(symbol: str, logical):
+    def operator(*operands):
+        check_bitwise_dtypes(symbol, [_operand_dtype(x) for x in operands])
+        return logical(*operands)
+
+    operator.__name__ = logical.__name__
+    operator.__doc__ = f"`{symbol}` on bool tensors: {logical.__name__}; other dtypes raise TypeError."
+    return operator
+
+
+bitwise_and = _bitwise("&", logical_and)
+bitwise_or = _bitwise("|", logical_or)
+bitwise_xor = _bitwise("^", logical_xor)
+bitwise_not = _bitwise("~", logical_not)
 
 
 def cast(input, dtype):
