@@ -222,7 +222,7 @@ static void test_zero_means_unlimited_and_negative_is_refused(void) {
     esm_options unlimited = loop_limit(0);
     loop_result r = loop_model("for_const_1e12", &unlimited, 0, 0); /* prepared, not run: 10^12 steps */
     CHECK(r.prepared == ESM_OK, "limit 0 must be unlimited: %s", r.error);
-    r = loop_model("for_input", &unlimited, (int64_t)1 << 21, 1);     /* past the default limit */
+    r = loop_model("for_input", &unlimited, ESM_DEFAULT_MAX_LOOP_ITERATIONS + 1, 1); /* past the default limit */
     CHECK(r.ran == ESM_OK, "limit 0 must be unlimited: %s", r.error);
     esm_options negative = loop_limit(-1);
     esm_model *m = NULL;
