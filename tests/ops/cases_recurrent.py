@@ -44,4 +44,6 @@ CASES = [
     Case("lstm", _lstm, lstm_reference, _shapes(1, 1, 1, 1), torch=False, id="sizes-1"),
     Case("lstm", _lstm, lstm_reference, _shapes(5, 3, 17, 3, bias=False), torch=False, id="odd-sizes-no-bias"),
     Case("lstm", _lstm, lstm_reference, _shapes(4, 17, 5, 9), torch=False, grad=False, id="batch-17-hidden-9"),
+    # big enough for the C kernel's packed SGEMM in the per-step product (B * H * 4H >= 16384)
+    Case("lstm", _lstm, lstm_reference, _shapes(2, 4, 3, 32), torch=False, grad=False, id="sgemm-sized"),
 ]

@@ -1,0 +1,219 @@
+/* recurrent.c - lstm: one LSTM layer-direction over a whole sequence (eager/ops/recurrent.py).
+ *
+ * Inputs x (T, B, I), h0 and c0 (B, H), weight_ih (4H, I), weight_hh (4H, H), optional
+ * bias_ih and bias_hh (4H); outputs every step's h (T, B, H), h_T and c_T (B, H); PyTorch's gate
+ * order (i, f, g, o). ONNX Runtime's way: the input projection of every step is one matrix
+ * product into scratch (rows start as b_ih + b_hh), then each step adds h_(t-1) W_hh^T to its
+ * rows and applies the cell in one pass. Products are the packed SGEMM for float32 when they are
+ * big enough to pay for its packing; otherwise (and for float64) rows of "out += a_p * W^T[p]"
+ * over a transposed copy of the weight, a loop over 4H contiguous elements that vectorizes.
+ * The running c lives in the c_T output, each step's h in the outputs, so the loop allocates and
+ * copies nothing. Serial: one step is too small to split over threads, and steps depend on each
+ * other (the float32 input projection, the one large product, may use the session's threads). */
+#include <math.h>
+#include <string.h>
+
+#include "gemm.h"
+#include "kernels.h"
+#include "kutil.h"
+#include "vmath.h"
+
+/* Below this many multiply-adds the SGEMM's packing costs more than it saves. */
+#define SGEMM_MIN_MACS 16384
+
+typedef struct lstm_dims {
+    int64_t steps, batch, features, hidden, gates; /* gates = 4 * hidden */
+} lstm_dims;
+
+typedef struct lstm_scratch {
+    void *gates;      /* (T * B, 4H): pre-activations of every step */
+    void *wt_ih;      /* (I, 4H): weight_ih transposed (the row loop's operand) */
+    void *wt_hh;      /* (H, 4H) */
+    void *gemm;       /* the SGEMM's packing buffers */
+} lstm_scratch;
+
+static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+
+static double sigmoid_f64(double x) { return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)); }
+
+/* Typed loops: `out[r][:] += sum_p a[r][p] * wt[p][:]` (rows of a product against a
+ * transposed weight), the transpose itself, rows filled with b_ih + b_hh, and the cell. */
+#define LSTM_LOOPS(S, T, SIGMOID, TANH)                                                            \
+    static void addmul_##S(const T *restrict a, int64_t rows, int64_t k, const T *restrict wt,    \
+                           int64_t n, T *restrict out)                                              \
+    {                                                                                               \
+        int64_t r, p, j;                                                                            \
+        for (r = 0; r < rows; r++)                                                                  \
+            for (p = 0; p < k; p++) {                                                               \
+                T v = a[r * k + p];                                                                 \
+                for (j = 0; j < n; j++) out[r * n + j] += v * wt[p * n + j];                        \
+            }                                                                                       \
+    }                                                                                               \
+    static void transpose_##S(const T *restrict w, int64_t rows, int64_t cols, T *restrict wt)     \
+    {                                                                                               \
+        int64_t r, c;                                                                               \
+        for (r = 0; r < rows; r++)                                                                  \
+            for (c = 0; c < cols; c++) wt[c * rows + r] = w[r * cols + c];                          \
+    }                                                                                               \
+    static void bias_rows_##S(const T *b_ih, const T *b_hh, int64_t rows, int64_t n, T *restrict out) \
+    {                                                                                               \
+        int64_t r, j;                                                                               \
+        for (r = 0; r < rows; r++)                                                                  \
+            for (j = 0; j < n; j++)                                                                 \
+                out[r * n + j] = (b_ih ? b_ih[j] : (T)0) + (b_hh ? b_hh[j] : (T)0);                 \
+    }                                                                                               \
+    /* g: one row of pre-activations (i, f, g, o blocks of n); c updated in place, h written. */   \
+    static void cell_##S(const T *restrict g, T *restrict c, T *restrict h, int64_t n)             \
+    {                                                                                               \
+        int64_t j;                                                                                  \
+        for (j = 0; j < n; j++) {                                                                   \
+            T cell = SIGMOID(g[n + j]) * c[j] + SIGMOID(g[j]) * TANH(g[2 * n + j]);                 \
+            c[j] = cell;                                                                            \
+            h[j] = SIGMOID(g[3 * n + j]) * TANH(cell);                                              \
+        }                                                                                           \
+    }
+LSTM_LOOPS(f32, float, esm_sigmoidf, esm_tanhf)
+LSTM_LOOPS(f64, double, sigmoid_f64, tanh)
+
+static esm_status lstm_dims_of(esm_node_ctx *ctx, lstm_dims *d)
+{
+    const esm_tensor *x = ctx->inputs[0], *h0 = ctx->inputs[1], *c0 = ctx->inputs[2];
+    const esm_tensor *w_ih = ctx->inputs[3], *w_hh = ctx->inputs[4];
+    char sx[96], sh[96], sc[96], si[96], sw[96];
+    int32_t i;
+    ESM_TRY(esm_check_arity(ctx, 5, 7));
+    if (ctx->num_outputs != 3) return esm_kernel_fail(ctx, ESM_ERR_INVALID_MODEL, "has %d outputs, expected 3", (int)ctx->num_outputs);
+    ESM_TRY(esm_check_dtype(ctx, 0, ESM_FLOATS));
+    for (i = 1; i < 5; i++) ESM_TRY(esm_check_dtype(ctx, i, 1u << x->dtype));
+    for (i = 5; i < ctx->num_inputs; i++)
+        if (ctx->inputs[i]) ESM_TRY(esm_check_dtype(ctx, i, 1u << x->dtype));
+    d->steps = x->ndim == 3 ? x->shape[0] : -1;
+    d->batch = x->ndim == 3 ? x->shape[1] : -1;
+    d->features = x->ndim == 3 ? x->shape[2] : -1;
+    d->hidden = h0->ndim == 2 ? h0->shape[1] : -1;
+    d->gates = 4 * d->hidden;
+    int ok = x->ndim == 3 && h0->ndim == 2 && h0->shape[0] == d->batch && c0->ndim == 2 &&
+             c0->shape[0] == d->batch && c0->shape[1] == d->hidden && w_ih->ndim == 2 &&
+             w_ih->shape[0] == d->gates && w_ih->shape[1] == d->features && w_hh->ndim == 2 &&
+             w_hh->shape[0] == d->gates && w_hh->shape[1] == d->hidden;
+    for (i = 5; i < ctx->num_inputs; i++)
+        ok &= !ctx->inputs[i] || (ctx->inputs[i]->ndim == 1 && ctx->inputs[i]->shape[0] == d->gates);
+    if (!ok)
+        return esm_kernel_fail(ctx, ESM_ERR_SHAPE, "expects x (T, B, I), h0 and c0 (B, H), weights (4H, I) and (4H, H), "
+                               "biases (4H); got %s, %s, %s, %s, %s", esm_shape_str(x, sx, sizeof sx),
+                               esm_shape_str(h0, sh, sizeof sh), esm_shape_str(c0, sc, sizeof sc),
+                               esm_shape_str(w_ih, si, sizeof si), esm_shape_str(w_hh, sw, sizeof sw));
+    return ESM_OK;
+}
+
+static int use_sgemm(esm_dtype dtype, int64_t rows, int64_t k, int64_t n)
+{
+    return dtype == ESM_FLOAT32 && rows * k * n >= SGEMM_MIN_MACS;
+}
+
+/* Scratch regions in order: gates, wt_ih, wt_hh, SGEMM packing (each 64-byte aligned); returns
+ * the bytes they need and, when `s` is given, points its regions into ctx->scratch. */
+static size_t lstm_layout(const esm_node_ctx *ctx, const lstm_dims *d, esm_dtype dtype, lstm_scratch *s)
+{
+    size_t elem = esm_dtype_size(dtype), gemm = 0;
+    size_t gates = align64((size_t)(d->steps * d->batch * d->gates) * elem);
+    size_t wt_ih = align64((size_t)(d->features * d->gates) * elem);
+    size_t wt_hh = align64((size_t)(d->hidden * d->gates) * elem);
+    if (dtype == ESM_FLOAT32) {
+        size_t proj = esm_sgemm_scratch_threads(ctx, d->steps * d->batch, d->gates, d->features);
+        size_t step = esm_sgemm_scratch(d->batch, d->gates, d->hidden);
+        gemm = proj > step ? proj : step;
+    }
+    if (s) {
+        unsigned char *base = ctx->scratch;
+        s->gates = base;
+        s->wt_ih = base + gates;
+        s->wt_hh = base + gates + wt_ih;
+        s->gemm = base + gates + wt_ih + wt_hh;
+    }
+    return gates + wt_ih + wt_hh + gemm;
+}
+
+static esm_status lstm_prepare(esm_node_ctx *ctx)
+{
+    lstm_dims d;
+    int64_t seq[3], state[2];
+    esm_dtype dtype;
+    ESM_TRY(lstm_dims_of(ctx, &d));
+    dtype = ctx->inputs[0]->dtype;
+    seq[0] = d.steps, seq[1] = d.batch, seq[2] = d.hidden;
+    state[0] = d.batch, state[1] = d.hidden;
+    esm_set_output(ctx->outputs[0], dtype, 3, seq);
+    esm_set_output(ctx->outputs[1], dtype, 2, state);
+    esm_set_output(ctx->outputs[2], dtype, 2, state);
+    ctx->scratch_bytes = lstm_layout(ctx, &d, dtype, NULL);
+    return ESM_OK;
+}
+
+/* out (rows, 4H) += a (rows, k) W^T for W (4H, k), wt its transpose. */
+static void product(const esm_node_ctx *ctx, esm_dtype dtype, const void *a, int64_t rows, int64_t k,
+                    const void *w, const void *wt, int64_t n, void *out, void *gemm_scratch, int threaded)
+{
+    if (use_sgemm(dtype, rows, k, n)) {
+        esm_gemm g = {0};
+        g.m = rows, g.n = n, g.k = k;
+        g.a = (const float *)a, g.a_rs = k, g.a_cs = 1;
+        g.b = (const float *)w, g.b_rs = 1, g.b_cs = k; /* B[p][j] = W[j][p] */
+        g.c = (float *)out, g.ldc = n;
+        g.accumulate = 1;
+        if (threaded) esm_sgemm_run(ctx, &g, gemm_scratch);
+        else esm_sgemm(&g, gemm_scratch);
+    } else if (dtype == ESM_FLOAT32) {
+        addmul_f32((const float *)a, rows, k, (const float *)wt, n, (float *)out);
+    } else {
+        addmul_f64((const double *)a, rows, k, (const double *)wt, n, (double *)out);
+    }
+}
+
+static esm_status lstm_eval(esm_node_ctx *ctx)
+{
+    const esm_tensor *x = ctx->inputs[0];
+    const void *b_ih = ctx->num_inputs > 5 && ctx->inputs[5] ? ctx->inputs[5]->data : NULL;
+    const void *b_hh = ctx->num_inputs > 6 && ctx->inputs[6] ? ctx->inputs[6]->data : NULL;
+    unsigned char *y = ctx->outputs[0]->data;
+    void *c = ctx->outputs[2]->data;
+    lstm_dims d;
+    lstm_scratch s;
+    esm_dtype dtype = x->dtype;
+    size_t elem = esm_dtype_size(dtype), state_bytes;
+    int64_t t, b, rows;
+    ESM_TRY(lstm_dims_of(ctx, &d));
+    lstm_layout(ctx, &d, dtype, &s);
+    rows = d.steps * d.batch;
+    state_bytes = (size_t)(d.batch * d.hidden) * elem;
+    if (dtype == ESM_FLOAT32) {
+        transpose_f32(ctx->inputs[3]->data, d.gates, d.features, s.wt_ih);
+        transpose_f32(ctx->inputs[4]->data, d.gates, d.hidden, s.wt_hh);
+        bias_rows_f32(b_ih, b_hh, rows, d.gates, s.gates);
+    } else {
+        transpose_f64(ctx->inputs[3]->data, d.gates, d.features, s.wt_ih);
+        transpose_f64(ctx->inputs[4]->data, d.gates, d.hidden, s.wt_hh);
+        bias_rows_f64(b_ih, b_hh, rows, d.gates, s.gates);
+    }
+    product(ctx, dtype, x->data, rows, d.features, ctx->inputs[3]->data, s.wt_ih, d.gates, s.gates, s.gemm, 1);
+    if (state_bytes) memcpy(c, ctx->inputs[2]->data, state_bytes);
+    for (t = 0; t < d.steps; t++) {
+        const void *h_prev = t ? (const void *)(y + (size_t)(t - 1) * state_bytes) : ctx->inputs[1]->data;
+        unsigned char *g = (unsigned char *)s.gates + (size_t)(t * d.batch * d.gates) * elem;
+        unsigned char *h = y + (size_t)t * state_bytes;
+        product(ctx, dtype, h_prev, d.batch, d.hidden, ctx->inputs[4]->data, s.wt_hh, d.gates, g, s.gemm, 0);
+        for (b = 0; b < d.batch; b++) {
+            size_t row = (size_t)(b * d.gates) * elem, at = (size_t)(b * d.hidden) * elem;
+            if (dtype == ESM_FLOAT32)
+                cell_f32((const float *)(g + row), (float *)((unsigned char *)c + at), (float *)(h + at), d.hidden);
+            else
+                cell_f64((const double *)(g + row), (double *)((unsigned char *)c + at), (double *)(h + at), d.hidden);
+        }
+    }
+    if (state_bytes)
+        memcpy(ctx->outputs[1]->data, d.steps ? (const void *)(y + (size_t)(d.steps - 1) * state_bytes) : ctx->inputs[1]->data,
+               state_bytes);
+    return ESM_OK;
+}
+
+const esm_kernel esm_k_lstm = {"lstm", lstm_prepare, lstm_eval};
