@@ -19,7 +19,7 @@
 #include "vmath.h"
 
 /* Below this many multiply-adds the SGEMM's packing costs more than it saves. */
-#define SGEMM_MIN_MACS 16384
+#define SGEMM_MIN_MACS 4096
 
 typedef struct lstm_dims {
     int64_t steps, batch, features, hidden, gates; /* gates = 4 * hidden */
@@ -27,7 +27,7 @@ typedef struct lstm_dims {
 
 typedef struct lstm_scratch {
     void *gates;      /* (T * B, 4H): pre-activations of every step */
-    void *wt_ih;      /* (I, 4H): weight_ih transposed (the row loop's operand) */
+    void *wt_ih;      /* (I, 4H): weight_ih transposed, gates reordered (see gate_column) */
     void *wt_hh;      /* (H, 4H) */
     void *gemm;       /* the SGEMM's packing buffers */
 } lstm_scratch;
@@ -36,44 +36,85 @@ static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
 static double sigmoid_f64(double x) { return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)); }
 
-/* Typed loops: `out[r][:] += sum_p a[r][p] * wt[p][:]` (rows of a product against a
- * transposed weight), the transpose itself, rows filled with b_ih + b_hh, and the cell. */
-#define LSTM_LOOPS(S, T, SIGMOID, TANH)                                                            \
-    static void addmul_##S(const T *restrict a, int64_t rows, int64_t k, const T *restrict wt,    \
-                           int64_t n, T *restrict out)                                              \
-    {                                                                                               \
-        int64_t r, p, j;                                                                            \
-        for (r = 0; r < rows; r++)                                                                  \
-            for (p = 0; p < k; p++) {                                                               \
-                T v = a[r * k + p];                                                                 \
-                for (j = 0; j < n; j++) out[r * n + j] += v * wt[p * n + j];                        \
-            }                                                                                       \
-    }                                                                                               \
-    static void transpose_##S(const T *restrict w, int64_t rows, int64_t cols, T *restrict wt)     \
-    {                                                                                               \
-        int64_t r, c;                                                                               \
-        for (r = 0; r < rows; r++)                                                                  \
-            for (c = 0; c < cols; c++) wt[c * rows + r] = w[r * cols + c];                          \
-    }                                                                                               \
-    static void bias_rows_##S(const T *b_ih, const T *b_hh, int64_t rows, int64_t n, T *restrict out) \
-    {                                                                                               \
-        int64_t r, j;                                                                               \
-        for (r = 0; r < rows; r++)                                                                  \
-            for (j = 0; j < n; j++)                                                                 \
-                out[r * n + j] = (b_ih ? b_ih[j] : (T)0) + (b_hh ? b_hh[j] : (T)0);                 \
-    }                                                                                               \
-    /* g: one row of pre-activations (i, f, g, o blocks of n); c updated in place, h written. */   \
-    static void cell_##S(const T *restrict g, T *restrict c, T *restrict h, int64_t n)             \
-    {                                                                                               \
-        int64_t j;                                                                                  \
-        for (j = 0; j < n; j++) {                                                                   \
-            T cell = SIGMOID(g[n + j]) * c[j] + SIGMOID(g[j]) * TANH(g[2 * n + j]);                 \
-            c[j] = cell;                                                                            \
-            h[j] = SIGMOID(g[3 * n + j]) * TANH(cell);                                              \
-        }                                                                                           \
+/* Scratch holds the gates in the order (i, f, o, g), not the weights' (i, f, g, o): the three
+ * sigmoid gates are then one contiguous run per batch row, and the activation loops stay short
+ * and simple enough to vectorize (one loop holding all five activations does not). */
+static int64_t gate_column(int64_t row, int64_t hidden)
+{
+    static const int64_t POSITION[4] = {0, 1, 3, 2};
+    return POSITION[row / hidden] * hidden + row % hidden;
+}
+
+/* The typed loops, reached through void pointers so that eval is written once. */
+typedef struct lstm_loops {
+    /* out[r][:] += sum_p a[r][p] * wt[p][:] (a product against a transposed weight) */
+    void (*addmul)(const void *a, int64_t rows, int64_t k, const void *wt, int64_t n, void *out);
+    /* one batch row: g the pre-activations (i, f, o, g blocks of n, activated in place); c
+     * updated, h written */
+    void (*cell)(void *g, void *c, void *h, int64_t n);
+    /* wt[c][gate_column(r)] = w[r][c] for w (4H, cols) */
+    void (*pack)(const void *w, int64_t hidden, int64_t cols, void *wt);
+    /* every row of out = b_ih + b_hh (absent biases are zero), columns in scratch's gate order */
+    void (*bias_rows)(const void *b_ih, const void *b_hh, int64_t rows, int64_t hidden, void *out);
+} lstm_loops;
+
+/* The arithmetic loops. `restrict` parameters (GCC ignores it on local pointers) let them
+ * vectorize without alias checks. */
+#define LSTM_MATH(S, T, SIGMOID, TANH)                                                               \
+    static void addmul_rows_##S(const T *restrict a, int64_t rows, int64_t k, const T *restrict wt, \
+                                     int64_t n, T *restrict out)                                     \
+    {                                                                                                \
+        int64_t r, p, j;                                                                             \
+        for (r = 0; r < rows; r++)                                                                   \
+            for (p = 0; p < k; p++) {                                                                \
+                T v = a[r * k + p];                                                                  \
+                for (j = 0; j < n; j++) out[r * n + j] += v * wt[p * n + j];                         \
+            }                                                                                        \
+    }                                                                                                \
+    static void addmul_##S(const void *a, int64_t rows, int64_t k, const void *wt, int64_t n, void *out) \
+    {                                                                                                \
+        addmul_rows_##S(a, rows, k, wt, n, out);                                                     \
+    }                                                                                                \
+    static void cell_row_##S(T *restrict g, T *restrict c, T *restrict h, int64_t n)            \
+    {                                                                                                \
+        int64_t j;                                                                                   \
+        for (j = 0; j < 3 * n; j++) g[j] = SIGMOID(g[j]);                                            \
+        for (j = 3 * n; j < 4 * n; j++) g[j] = TANH(g[j]);                                           \
+        for (j = 0; j < n; j++) {                                                                    \
+            T cell = g[n + j] * c[j] + g[j] * g[3 * n + j];                                          \
+            c[j] = cell;                                                                             \
+            h[j] = g[2 * n + j] * TANH(cell);                                                        \
+        }                                                                                            \
+    }                                                                                                \
+    static void cell_##S(void *g, void *c, void *h, int64_t n) { cell_row_##S(g, c, h, n); }
+
+/* Data movement (no arithmetic worth a wider ISA). */
+#define LSTM_MOVES(S, T)                                                                             \
+    static void pack_##S(const void *w_, int64_t hidden, int64_t cols, void *wt_)                    \
+    {                                                                                                \
+        const T *w = w_;                                                                             \
+        T *wt = wt_;                                                                                 \
+        int64_t r, c;                                                                                \
+        for (r = 0; r < 4 * hidden; r++)                                                             \
+            for (c = 0; c < cols; c++) wt[c * 4 * hidden + gate_column(r, hidden)] = w[r * cols + c]; \
+    }                                                                                                \
+    static void bias_rows_##S(const void *b_ih_, const void *b_hh_, int64_t rows, int64_t hidden, void *out_) \
+    {                                                                                                \
+        const T *b_ih = b_ih_, *b_hh = b_hh_;                                                        \
+        T *out = out_;                                                                               \
+        int64_t r, j;                                                                                \
+        for (j = 0; j < 4 * hidden; j++)                                                             \
+            out[gate_column(j, hidden)] = (b_ih ? b_ih[j] : (T)0) + (b_hh ? b_hh[j] : (T)0);         \
+        for (r = 1; r < rows; r++) memcpy(out + r * 4 * hidden, out, (size_t)(4 * hidden) * sizeof(T)); \
     }
-LSTM_LOOPS(f32, float, esm_sigmoidf, esm_tanhf)
-LSTM_LOOPS(f64, double, sigmoid_f64, tanh)
+
+LSTM_MATH(f32, float, esm_sigmoidf, esm_tanhf)
+LSTM_MATH(f64, double, sigmoid_f64, tanh)
+LSTM_MOVES(f32, float)
+LSTM_MOVES(f64, double)
+static const lstm_loops LOOPS_F32 = {addmul_f32, cell_f32, pack_f32, bias_rows_f32};
+static const lstm_loops LOOPS_F64 = {addmul_f64, cell_f64, pack_f64, bias_rows_f64};
+
 
 static esm_status lstm_dims_of(esm_node_ctx *ctx, lstm_dims *d)
 {
@@ -150,23 +191,21 @@ static esm_status lstm_prepare(esm_node_ctx *ctx)
     return ESM_OK;
 }
 
-/* out (rows, 4H) += a (rows, k) W^T for W (4H, k), wt its transpose. */
-static void product(const esm_node_ctx *ctx, esm_dtype dtype, const void *a, int64_t rows, int64_t k,
-                    const void *w, const void *wt, int64_t n, void *out, void *gemm_scratch, int threaded)
+/* out (rows, n) += a (rows, k) wt for wt (k, n). */
+static void product(const esm_node_ctx *ctx, const lstm_loops *loops, esm_dtype dtype, const void *a, int64_t rows,
+                    int64_t k, const void *wt, int64_t n, void *out, void *gemm_scratch, int threaded)
 {
     if (use_sgemm(dtype, rows, k, n)) {
         esm_gemm g = {0};
         g.m = rows, g.n = n, g.k = k;
         g.a = (const float *)a, g.a_rs = k, g.a_cs = 1;
-        g.b = (const float *)w, g.b_rs = 1, g.b_cs = k; /* B[p][j] = W[j][p] */
+        g.b = (const float *)wt, g.b_rs = n, g.b_cs = 1;
         g.c = (float *)out, g.ldc = n;
         g.accumulate = 1;
         if (threaded) esm_sgemm_run(ctx, &g, gemm_scratch);
         else esm_sgemm(&g, gemm_scratch);
-    } else if (dtype == ESM_FLOAT32) {
-        addmul_f32((const float *)a, rows, k, (const float *)wt, n, (float *)out);
     } else {
-        addmul_f64((const double *)a, rows, k, (const double *)wt, n, (double *)out);
+        loops->addmul(a, rows, k, wt, n, out);
     }
 }
 
@@ -175,40 +214,29 @@ static esm_status lstm_eval(esm_node_ctx *ctx)
     const esm_tensor *x = ctx->inputs[0];
     const void *b_ih = ctx->num_inputs > 5 && ctx->inputs[5] ? ctx->inputs[5]->data : NULL;
     const void *b_hh = ctx->num_inputs > 6 && ctx->inputs[6] ? ctx->inputs[6]->data : NULL;
-    unsigned char *y = ctx->outputs[0]->data;
-    void *c = ctx->outputs[2]->data;
+    unsigned char *y = ctx->outputs[0]->data, *c = ctx->outputs[2]->data;
+    const lstm_loops *loops = x->dtype == ESM_FLOAT32 ? &LOOPS_F32 : &LOOPS_F64;
     lstm_dims d;
     lstm_scratch s;
-    esm_dtype dtype = x->dtype;
-    size_t elem = esm_dtype_size(dtype), state_bytes;
+    size_t elem = esm_dtype_size(x->dtype), state_bytes, row_bytes, gate_bytes;
     int64_t t, b, rows;
     ESM_TRY(lstm_dims_of(ctx, &d));
-    lstm_layout(ctx, &d, dtype, &s);
+    lstm_layout(ctx, &d, x->dtype, &s);
     rows = d.steps * d.batch;
-    state_bytes = (size_t)(d.batch * d.hidden) * elem;
-    if (dtype == ESM_FLOAT32) {
-        transpose_f32(ctx->inputs[3]->data, d.gates, d.features, s.wt_ih);
-        transpose_f32(ctx->inputs[4]->data, d.gates, d.hidden, s.wt_hh);
-        bias_rows_f32(b_ih, b_hh, rows, d.gates, s.gates);
-    } else {
-        transpose_f64(ctx->inputs[3]->data, d.gates, d.features, s.wt_ih);
-        transpose_f64(ctx->inputs[4]->data, d.gates, d.hidden, s.wt_hh);
-        bias_rows_f64(b_ih, b_hh, rows, d.gates, s.gates);
-    }
-    product(ctx, dtype, x->data, rows, d.features, ctx->inputs[3]->data, s.wt_ih, d.gates, s.gates, s.gemm, 1);
+    row_bytes = (size_t)d.hidden * elem;
+    gate_bytes = (size_t)d.gates * elem;
+    state_bytes = (size_t)d.batch * row_bytes;
+    loops->pack(ctx->inputs[3]->data, d.hidden, d.features, s.wt_ih);
+    loops->pack(ctx->inputs[4]->data, d.hidden, d.hidden, s.wt_hh);
+    loops->bias_rows(b_ih, b_hh, rows, d.hidden, s.gates);
+    product(ctx, loops, x->dtype, x->data, rows, d.features, s.wt_ih, d.gates, s.gates, s.gemm, 1);
     if (state_bytes) memcpy(c, ctx->inputs[2]->data, state_bytes);
     for (t = 0; t < d.steps; t++) {
         const void *h_prev = t ? (const void *)(y + (size_t)(t - 1) * state_bytes) : ctx->inputs[1]->data;
-        unsigned char *g = (unsigned char *)s.gates + (size_t)(t * d.batch * d.gates) * elem;
-        unsigned char *h = y + (size_t)t * state_bytes;
-        product(ctx, dtype, h_prev, d.batch, d.hidden, ctx->inputs[4]->data, s.wt_hh, d.gates, g, s.gemm, 0);
-        for (b = 0; b < d.batch; b++) {
-            size_t row = (size_t)(b * d.gates) * elem, at = (size_t)(b * d.hidden) * elem;
-            if (dtype == ESM_FLOAT32)
-                cell_f32((const float *)(g + row), (float *)((unsigned char *)c + at), (float *)(h + at), d.hidden);
-            else
-                cell_f64((const double *)(g + row), (double *)((unsigned char *)c + at), (double *)(h + at), d.hidden);
-        }
+        unsigned char *g = (unsigned char *)s.gates + (size_t)(t * d.batch) * gate_bytes, *h = y + (size_t)t * state_bytes;
+        product(ctx, loops, x->dtype, h_prev, d.batch, d.hidden, s.wt_hh, d.gates, g, s.gemm, 0);
+        for (b = 0; b < d.batch; b++)
+            loops->cell(g + (size_t)b * gate_bytes, c + (size_t)b * row_bytes, h + (size_t)b * row_bytes, d.hidden);
     }
     if (state_bytes)
         memcpy(ctx->outputs[1]->data, d.steps ? (const void *)(y + (size_t)(d.steps - 1) * state_bytes) : ctx->inputs[1]->data,
