@@ -36,23 +36,26 @@ static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
 static double sigmoid_f64(double x) { return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)); }
 
-/* Scratch holds the gates in the order (i, f, o, g), not the weights' (i, f, g, o): the three
- * sigmoid gates are then one contiguous run per batch row, and the activation loops stay short
- * and simple enough to vectorize (one loop holding all five activations does not). */
+/* Scratch holds the gates in the order (i, f, o, g), not the weights' (i, f, g, o), with the g
+ * rows of the weights and biases doubled (exact in binary floating point): then one sigmoid
+ * loop over the whole row activates every gate, since tanh(x) = 2 sigmoid(2x) - 1, and the
+ * loops stay simple enough to vectorize (one loop holding all five activations does not). */
 static int64_t gate_column(int64_t row, int64_t hidden)
 {
     static const int64_t POSITION[4] = {0, 1, 3, 2};
     return POSITION[row / hidden] * hidden + row % hidden;
 }
 
+static int gate_scale(int64_t row, int64_t hidden) { return row / hidden == 2 ? 2 : 1; }
+
 /* The typed loops, reached through void pointers so that eval is written once. */
 typedef struct lstm_loops {
     /* out[r][:] += sum_p a[r][p] * wt[p][:] (a product against a transposed weight) */
     void (*addmul)(const void *a, int64_t rows, int64_t k, const void *wt, int64_t n, void *out);
-    /* one batch row: g the pre-activations (i, f, o, g blocks of n, activated in place); c
+    /* one batch row: g the pre-activations (i, f, o, 2g blocks of n, activated in place); c
      * updated, h written */
     void (*cell)(void *g, void *c, void *h, int64_t n);
-    /* wt[c][gate_column(r)] = w[r][c] for w (4H, cols) */
+    /* wt[c][gate_column(r)] = gate_scale(r) * w[r][c] for w (4H, cols) */
     void (*pack)(const void *w, int64_t hidden, int64_t cols, void *wt);
     /* every row of out = b_ih + b_hh (absent biases are zero), columns in scratch's gate order */
     void (*bias_rows)(const void *b_ih, const void *b_hh, int64_t rows, int64_t hidden, void *out);
@@ -60,7 +63,7 @@ typedef struct lstm_loops {
 
 /* The arithmetic loops. `restrict` parameters (GCC ignores it on local pointers) let them
  * vectorize without alias checks. */
-#define LSTM_MATH(S, T, SIGMOID, TANH)                                                               \
+#define LSTM_MATH(S, T, SIGMOID)                                                                     \
     static void addmul_rows_##S(const T *restrict a, int64_t rows, int64_t k, const T *restrict wt, \
                                      int64_t n, T *restrict out)                                     \
     {                                                                                                \
@@ -78,12 +81,11 @@ typedef struct lstm_loops {
     static void cell_row_##S(T *restrict g, T *restrict c, T *restrict h, int64_t n)            \
     {                                                                                                \
         int64_t j;                                                                                   \
-        for (j = 0; j < 3 * n; j++) g[j] = SIGMOID(g[j]);                                            \
-        for (j = 3 * n; j < 4 * n; j++) g[j] = TANH(g[j]);                                           \
+        for (j = 0; j < 4 * n; j++) g[j] = SIGMOID(g[j]);                                            \
         for (j = 0; j < n; j++) {                                                                    \
-            T cell = g[n + j] * c[j] + g[j] * g[3 * n + j];                                          \
+            T cell = g[n + j] * c[j] + g[j] * (2 * g[3 * n + j] - 1);                                \
             c[j] = cell;                                                                             \
-            h[j] = g[2 * n + j] * TANH(cell);                                                        \
+            h[j] = g[2 * n + j] * (2 * SIGMOID(2 * cell) - 1);                                       \
         }                                                                                            \
     }                                                                                                \
     static void cell_##S(void *g, void *c, void *h, int64_t n) { cell_row_##S(g, c, h, n); }
@@ -96,7 +98,8 @@ typedef struct lstm_loops {
         T *wt = wt_;                                                                                 \
         int64_t r, c;                                                                                \
         for (r = 0; r < 4 * hidden; r++)                                                             \
-            for (c = 0; c < cols; c++) wt[c * 4 * hidden + gate_column(r, hidden)] = w[r * cols + c]; \
+            for (c = 0; c < cols; c++)                                                               \
+                wt[c * 4 * hidden + gate_column(r, hidden)] = (T)gate_scale(r, hidden) * w[r * cols + c]; \
     }                                                                                                \
     static void bias_rows_##S(const void *b_ih_, const void *b_hh_, int64_t rows, int64_t hidden, void *out_) \
     {                                                                                                \
@@ -104,12 +107,12 @@ typedef struct lstm_loops {
         T *out = out_;                                                                               \
         int64_t r, j;                                                                                \
         for (j = 0; j < 4 * hidden; j++)                                                             \
-            out[gate_column(j, hidden)] = (b_ih ? b_ih[j] : (T)0) + (b_hh ? b_hh[j] : (T)0);         \
+            out[gate_column(j, hidden)] = (T)gate_scale(j, hidden) * ((b_ih ? b_ih[j] : (T)0) + (b_hh ? b_hh[j] : (T)0)); \
         for (r = 1; r < rows; r++) memcpy(out + r * 4 * hidden, out, (size_t)(4 * hidden) * sizeof(T)); \
     }
 
-LSTM_MATH(f32, float, esm_sigmoidf, esm_tanhf)
-LSTM_MATH(f64, double, sigmoid_f64, tanh)
+LSTM_MATH(f32, float, esm_sigmoidf)
+LSTM_MATH(f64, double, sigmoid_f64)
 LSTM_MOVES(f32, float)
 LSTM_MOVES(f64, double)
 static const lstm_loops LOOPS_F32 = {addmul_f32, cell_f32, pack_f32, bias_rows_f32};
