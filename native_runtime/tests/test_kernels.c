@@ -813,6 +813,103 @@ static void test_threaded_products_match(void)
     }
 }
 
+/* ---- lstm: a whole sequence against a double-precision step loop -------------------------------- */
+static double ref_sig(double x) { return 1 / (1 + exp(-x)); }
+
+/* Inputs (x, h0, c0, w_ih, w_hh, b_ih, b_hh) packed one after another in `data`; want (T*B*H
+ * outputs, then h_T, then c_T). */
+static void lstm_reference(int64_t steps, int64_t batch, int64_t features, int64_t hidden, int bias, const double *data,
+                           double *want)
+{
+    const double *x = data, *h0 = x + steps * batch * features, *c0 = h0 + batch * hidden;
+    const double *w_ih = c0 + batch * hidden, *w_hh = w_ih + 4 * hidden * features, *b = w_hh + 4 * hidden * hidden;
+    double *h = want + steps * batch * hidden, *c = h + batch * hidden, *next = malloc(sizeof(double) * (size_t)(batch * hidden));
+    int64_t t, n, j, k, p;
+    memcpy(h, h0, sizeof(double) * (size_t)(batch * hidden));
+    memcpy(c, c0, sizeof(double) * (size_t)(batch * hidden));
+    for (t = 0; t < steps; t++) {
+        for (n = 0; n < batch; n++)
+            for (j = 0; j < hidden; j++) {
+                double pre[4];
+                for (k = 0; k < 4; k++) {
+                    int64_t row = k * hidden + j;
+                    pre[k] = bias ? b[row] + b[4 * hidden + row] : 0;
+                    for (p = 0; p < features; p++) pre[k] += x[(t * batch + n) * features + p] * w_ih[row * features + p];
+                    for (p = 0; p < hidden; p++) pre[k] += h[n * hidden + p] * w_hh[row * hidden + p];
+                }
+                c[n * hidden + j] = ref_sig(pre[1]) * c[n * hidden + j] + ref_sig(pre[0]) * tanh(pre[2]);
+                next[n * hidden + j] = ref_sig(pre[3]) * tanh(c[n * hidden + j]);
+            }
+        memcpy(h, next, sizeof(double) * (size_t)(batch * hidden));
+        memcpy(want + t * batch * hidden, h, sizeof(double) * (size_t)(batch * hidden));
+    }
+    free(next);
+}
+
+static void check_lstm(esm_dtype dtype, int64_t steps, int64_t batch, int64_t features, int64_t hidden, int bias)
+{
+    const int64_t sx[] = {steps, batch, features}, ss[] = {batch, hidden}, sih[] = {4 * hidden, features};
+    const int64_t shh[] = {4 * hidden, hidden}, sb[] = {4 * hidden};
+    const int64_t sizes[] = {steps * batch * features, batch * hidden, batch * hidden, 4 * hidden * features,
+                             4 * hidden * hidden, 4 * hidden, 4 * hidden};
+    int64_t total = 0, i, j, outs = steps * batch * hidden + 2 * batch * hidden, at = 0;
+    double *data, *want;
+    void *typed;
+    unsigned seed = (unsigned)(steps * 31 + batch * 7 + hidden);
+    size_t elem = dtype == ESM_FLOAT32 ? 4 : 8;
+    char what[96];
+    test_node t;
+    for (i = 0; i < 7; i++) total += sizes[i];
+    data = malloc(sizeof(double) * (size_t)total);
+    want = malloc(sizeof(double) * (size_t)outs);
+    typed = malloc(elem * (size_t)total);
+    for (i = 0; i < total; i++) {
+        float v = 2 * frand(&seed); /* exactly representable in both dtypes */
+        data[i] = v;
+        if (dtype == ESM_FLOAT32) ((float *)typed)[i] = v;
+        else ((double *)typed)[i] = v;
+    }
+    lstm_reference(steps, batch, features, hidden, bias, data, want);
+    node_init(&t, "lstm");
+    t.ctx.num_outputs = 3;
+    node_input(&t, dtype, 3, sx, typed);
+    node_input(&t, dtype, 2, ss, (char *)typed + elem * (size_t)(at += sizes[0]));
+    node_input(&t, dtype, 2, ss, (char *)typed + elem * (size_t)(at += sizes[1]));
+    node_input(&t, dtype, 2, sih, (char *)typed + elem * (size_t)(at += sizes[2]));
+    node_input(&t, dtype, 2, shh, (char *)typed + elem * (size_t)(at += sizes[3]));
+    node_input(&t, dtype, bias ? 1 : -1, sb, (char *)typed + elem * (size_t)(at += sizes[4]));
+    node_input(&t, dtype, bias ? 1 : -1, sb, (char *)typed + elem * (size_t)(at += sizes[5]));
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    snprintf(what, sizeof what, "lstm %s T=%lld B=%lld I=%lld H=%lld bias=%d", dtype == ESM_FLOAT32 ? "f32" : "f64",
+             (long long)steps, (long long)batch, (long long)features, (long long)hidden, bias);
+    for (i = 0; i < 3; i++) {
+        const double *w = want + (i ? steps * batch * hidden + (i - 1) * batch * hidden : 0);
+        int64_t n = esm_numel(&t.out[i]);
+        CHECK(n == (i ? batch * hidden : steps * batch * hidden), "%s: output %lld has %lld elements", what, (long long)i, (long long)n);
+        for (j = 0; j < n; j++) {
+            double got = dtype == ESM_FLOAT32 ? ((const float *)t.out[i].data)[j] : ((const double *)t.out[i].data)[j];
+            if (!close_f(got, w[j], dtype == ESM_FLOAT32 ? 2e-6 : 1e-12)) {
+                CHECK(0, "%s: output %lld [%lld] = %.9g, expected %.9g", what, (long long)i, (long long)j, got, w[j]);
+                break;
+            }
+        }
+        checks++;
+    }
+    node_free(&t);
+    free(data), free(want), free(typed);
+}
+
+static void test_lstm_matches_a_step_loop(void)
+{
+    /* odd sizes; batch 1; no biases; big enough for the SGEMM path (B * H * 4H >= 4096) */
+    static const int64_t cases[][5] = {{3, 2, 3, 5, 1}, {1, 1, 1, 1, 0}, {4, 17, 5, 3, 1}, {2, 4, 3, 32, 1}, {5, 3, 17, 9, 0}};
+    size_t c;
+    for (c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        check_lstm(ESM_FLOAT32, cases[c][0], cases[c][1], cases[c][2], cases[c][3], (int)cases[c][4]);
+        check_lstm(ESM_FLOAT64, cases[c][0], cases[c][1], cases[c][2], cases[c][3], (int)cases[c][4]);
+    }
+}
+
 int main(void)
 {
     test_registry_is_sorted_and_found();
@@ -843,6 +940,7 @@ int main(void)
     test_index_selects_ints_first();
     test_pad_modes();
     test_threaded_products_match();
+    test_lstm_matches_a_step_loop();
     printf("%d checks, %d failures (GEMM kernel: %s)\n", checks, failures, esm_sgemm_kernel_name());
     return failures != 0;
 }
