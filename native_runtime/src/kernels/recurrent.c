@@ -20,6 +20,8 @@
 
 /* Below this many multiply-adds the SGEMM's packing costs more than it saves. */
 #define SGEMM_MIN_MACS 4096
+/* Below this many cells (T * B * H, ~25 ns each) waking threads costs more than it saves. */
+#define PARALLEL_MIN_CELLS 4096
 
 typedef struct lstm_dims {
     int64_t steps, batch, features, hidden, gates; /* gates = 4 * hidden */
@@ -30,6 +32,8 @@ typedef struct lstm_scratch {
     void *wt_ih;      /* (I, 4H): weight_ih transposed, gates reordered (see gate_column) */
     void *wt_hh;      /* (H, 4H) */
     void *gemm;       /* the SGEMM's packing buffers */
+    int64_t parts, rows_per_part; /* the recurrence's split over batch rows */
+    size_t per_part;  /* SGEMM packing bytes per part */
 } lstm_scratch;
 
 static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
@@ -155,20 +159,34 @@ static int use_sgemm(esm_dtype dtype, int64_t rows, int64_t k, int64_t n)
     return dtype == ESM_FLOAT32 && rows * k * n >= SGEMM_MIN_MACS;
 }
 
-/* Scratch regions in order: gates, wt_ih, wt_hh, SGEMM packing (each 64-byte aligned); returns
- * the bytes they need and, when `s` is given, points its regions into ctx->scratch. */
+/* The recurrence splits over batch rows (independent for the whole sequence: one fork-join
+ * per run, not per step) into this many parts; tiny work stays on the calling thread. */
+static int64_t lstm_parts(const esm_node_ctx *ctx, const lstm_dims *d)
+{
+    int64_t parts = ctx->num_threads < d->batch ? ctx->num_threads : d->batch;
+    return parts > 1 && d->steps * d->batch * d->hidden >= PARALLEL_MIN_CELLS ? parts : 1;
+}
+
+/* Scratch regions in order: gates, wt_ih, wt_hh, SGEMM packing (each 64-byte aligned: the
+ * projection's, or one per part of the recurrence); returns the bytes they need and, when `s`
+ * is given, points its regions into ctx->scratch. */
 static size_t lstm_layout(const esm_node_ctx *ctx, const lstm_dims *d, esm_dtype dtype, lstm_scratch *s)
 {
     size_t elem = esm_dtype_size(dtype), gemm = 0;
     size_t gates = align64((size_t)(d->steps * d->batch * d->gates) * elem);
     size_t wt_ih = align64((size_t)(d->features * d->gates) * elem);
     size_t wt_hh = align64((size_t)(d->hidden * d->gates) * elem);
+    int64_t parts = lstm_parts(ctx, d), rows = (d->batch + parts - 1) / parts;
+    s->parts = parts;
+    s->rows_per_part = rows;
+    s->per_part = 0;
     if (dtype == ESM_FLOAT32) {
         size_t proj = esm_sgemm_scratch_threads(ctx, d->steps * d->batch, d->gates, d->features);
-        size_t step = esm_sgemm_scratch(d->batch, d->gates, d->hidden);
-        gemm = proj > step ? proj : step;
+        s->per_part = align64(esm_sgemm_scratch(rows, d->gates, d->hidden));
+        gemm = proj > s->per_part * (size_t)parts ? proj : s->per_part * (size_t)parts;
     }
-    if (s) {
+    s->gates = s->wt_ih = s->wt_hh = s->gemm = NULL;
+    if (ctx->scratch) {
         unsigned char *base = ctx->scratch;
         s->gates = base;
         s->wt_ih = base + gates;
@@ -181,6 +199,7 @@ static size_t lstm_layout(const esm_node_ctx *ctx, const lstm_dims *d, esm_dtype
 static esm_status lstm_prepare(esm_node_ctx *ctx)
 {
     lstm_dims d;
+    lstm_scratch s;
     int64_t seq[3], state[2];
     esm_dtype dtype;
     ESM_TRY(lstm_dims_of(ctx, &d));
@@ -190,7 +209,7 @@ static esm_status lstm_prepare(esm_node_ctx *ctx)
     esm_set_output(ctx->outputs[0], dtype, 3, seq);
     esm_set_output(ctx->outputs[1], dtype, 2, state);
     esm_set_output(ctx->outputs[2], dtype, 2, state);
-    ctx->scratch_bytes = lstm_layout(ctx, &d, dtype, NULL);
+    ctx->scratch_bytes = lstm_layout(ctx, &d, dtype, &s);
     return ESM_OK;
 }
 
@@ -212,37 +231,71 @@ static void product(const esm_node_ctx *ctx, const lstm_loops *loops, esm_dtype 
     }
 }
 
+/* What every part of the recurrence reads. */
+typedef struct lstm_job {
+    const esm_node_ctx *ctx;
+    const lstm_loops *loops;
+    lstm_dims d;
+    lstm_scratch s;
+    esm_dtype dtype;
+    size_t elem;
+} lstm_job;
+
+/* Every step for batch rows [lo, hi): each step's gates += h_(t-1) W_hh^T, then the cell. */
+static void recur_rows(const lstm_job *job, int64_t lo, int64_t hi, void *gemm_scratch)
+{
+    const lstm_dims *d = &job->d;
+    const esm_node_ctx *ctx = job->ctx;
+    size_t row_bytes = (size_t)d->hidden * job->elem, gate_bytes = (size_t)d->gates * job->elem;
+    unsigned char *y = ctx->outputs[0]->data, *c = (unsigned char *)ctx->outputs[2]->data + (size_t)lo * row_bytes;
+    int64_t t, b;
+    for (t = 0; t < d->steps; t++) {
+        const unsigned char *h_prev = t ? y + (size_t)((t - 1) * d->batch + lo) * row_bytes
+                                        : (const unsigned char *)ctx->inputs[1]->data + (size_t)lo * row_bytes;
+        unsigned char *g = (unsigned char *)job->s.gates + (size_t)(t * d->batch + lo) * gate_bytes;
+        unsigned char *h = y + (size_t)(t * d->batch + lo) * row_bytes;
+        product(ctx, job->loops, job->dtype, h_prev, hi - lo, d->hidden, job->s.wt_hh, d->gates, g, gemm_scratch, 0);
+        for (b = 0; b < hi - lo; b++)
+            job->loops->cell(g + (size_t)b * gate_bytes, c + (size_t)b * row_bytes, h + (size_t)b * row_bytes, d->hidden);
+    }
+}
+
+static void recur_parts(void *arg, int64_t begin, int64_t end)
+{
+    const lstm_job *job = arg;
+    int64_t part;
+    for (part = begin; part < end; part++) {
+        int64_t lo = part * job->s.rows_per_part;
+        int64_t hi = lo + job->s.rows_per_part < job->d.batch ? lo + job->s.rows_per_part : job->d.batch;
+        if (lo < hi) recur_rows(job, lo, hi, (unsigned char *)job->s.gemm + (size_t)part * job->s.per_part);
+    }
+}
+
 static esm_status lstm_eval(esm_node_ctx *ctx)
 {
     const esm_tensor *x = ctx->inputs[0];
     const void *b_ih = ctx->num_inputs > 5 && ctx->inputs[5] ? ctx->inputs[5]->data : NULL;
     const void *b_hh = ctx->num_inputs > 6 && ctx->inputs[6] ? ctx->inputs[6]->data : NULL;
-    unsigned char *y = ctx->outputs[0]->data, *c = ctx->outputs[2]->data;
-    const lstm_loops *loops = x->dtype == ESM_FLOAT32 ? &LOOPS_F32 : &LOOPS_F64;
-    lstm_dims d;
-    lstm_scratch s;
-    size_t elem = esm_dtype_size(x->dtype), state_bytes, row_bytes, gate_bytes;
-    int64_t t, b, rows;
-    ESM_TRY(lstm_dims_of(ctx, &d));
-    lstm_layout(ctx, &d, x->dtype, &s);
-    rows = d.steps * d.batch;
-    row_bytes = (size_t)d.hidden * elem;
-    gate_bytes = (size_t)d.gates * elem;
-    state_bytes = (size_t)d.batch * row_bytes;
-    loops->pack(ctx->inputs[3]->data, d.hidden, d.features, s.wt_ih);
-    loops->pack(ctx->inputs[4]->data, d.hidden, d.hidden, s.wt_hh);
-    loops->bias_rows(b_ih, b_hh, rows, d.hidden, s.gates);
-    product(ctx, loops, x->dtype, x->data, rows, d.features, s.wt_ih, d.gates, s.gates, s.gemm, 1);
-    if (state_bytes) memcpy(c, ctx->inputs[2]->data, state_bytes);
-    for (t = 0; t < d.steps; t++) {
-        const void *h_prev = t ? (const void *)(y + (size_t)(t - 1) * state_bytes) : ctx->inputs[1]->data;
-        unsigned char *g = (unsigned char *)s.gates + (size_t)(t * d.batch) * gate_bytes, *h = y + (size_t)t * state_bytes;
-        product(ctx, loops, x->dtype, h_prev, d.batch, d.hidden, s.wt_hh, d.gates, g, s.gemm, 0);
-        for (b = 0; b < d.batch; b++)
-            loops->cell(g + (size_t)b * gate_bytes, c + (size_t)b * row_bytes, h + (size_t)b * row_bytes, d.hidden);
-    }
+    lstm_job job;
+    size_t state_bytes;
+    ESM_TRY(lstm_dims_of(ctx, &job.d));
+    job.ctx = ctx;
+    job.dtype = x->dtype;
+    job.elem = esm_dtype_size(x->dtype);
+    job.loops = x->dtype == ESM_FLOAT32 ? &LOOPS_F32 : &LOOPS_F64;
+    lstm_layout(ctx, &job.d, x->dtype, &job.s);
+    state_bytes = (size_t)(job.d.batch * job.d.hidden) * job.elem;
+    job.loops->pack(ctx->inputs[3]->data, job.d.hidden, job.d.features, job.s.wt_ih);
+    job.loops->pack(ctx->inputs[4]->data, job.d.hidden, job.d.hidden, job.s.wt_hh);
+    job.loops->bias_rows(b_ih, b_hh, job.d.steps * job.d.batch, job.d.hidden, job.s.gates);
+    product(ctx, job.loops, x->dtype, x->data, job.d.steps * job.d.batch, job.d.features, job.s.wt_ih, job.d.gates,
+            job.s.gates, job.s.gemm, 1);
+    if (state_bytes) memcpy(ctx->outputs[2]->data, ctx->inputs[2]->data, state_bytes);
+    esm_parallel_for(ctx, job.s.parts, 1, recur_parts, &job);
     if (state_bytes)
-        memcpy(ctx->outputs[1]->data, d.steps ? (const void *)(y + (size_t)(d.steps - 1) * state_bytes) : ctx->inputs[1]->data,
+        memcpy(ctx->outputs[1]->data,
+               job.d.steps ? (const void *)((unsigned char *)ctx->outputs[0]->data + (size_t)(job.d.steps - 1) * state_bytes)
+                           : ctx->inputs[1]->data,
                state_bytes);
     return ESM_OK;
 }
