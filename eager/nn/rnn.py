@@ -3,8 +3,8 @@ state) and their cells, with PyTorch's parameter names (`weight_ih_l0`, `bias_hh
 ...) and gate order, so state dicts map 1:1.
 
 The input projection of a whole sequence is one matmul; only the recurrent part loops over time.
-An LSTM layer-direction is one fused op (`eager.ops.recurrent.lstm`), which runtimes execute as
-one GEMM and a tight per-step loop; RNN and GRU layers unroll their step over time.
+An LSTM or GRU layer-direction is one fused op (`eager.ops.recurrent`), which runtimes execute
+as one GEMM and a tight per-step loop; Elman RNN layers unroll their step over time.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import math
 
 from .. import creation
 from ..errors import OpError
-from ..ops.recurrent import lstm
+from ..ops.recurrent import gru, lstm
 from ..ops.shape import cat, stack
 from . import functional as F
 from . import init
@@ -161,14 +161,17 @@ class RNNBase(Module):
 
     def _run_direction(self, index: int, reverse: bool, layer_input, state):
         """One layer-direction over the sequence: (its outputs in time order, its final state).
-        LSTM runs as one fused `lstm` op (one node in an exported graph); the other modes
-        project the whole input with one matmul and unroll the recurrent step over time."""
+        LSTM and GRU run as one fused op each (one node in an exported graph); the Elman RNN
+        projects the whole input with one matmul and unrolls the recurrent step over time."""
         if reverse:  # the reverse direction reads the sequence back to front
             layer_input = layer_input.flip(0)
         if self.mode == "LSTM":
             out, h, c = lstm(layer_input, state[0], state[1], self._weight(index, 0), self._weight(index, 2),
                              self._weight(index, 1), self._weight(index, 3))
             state = (h, c)
+        elif self.mode == "GRU":
+            out, state = gru(layer_input, state, self._weight(index, 0), self._weight(index, 2),
+                             self._weight(index, 1), self._weight(index, 3))
         else:
             step = _STEPS[self.mode]
             projected = F.linear(layer_input, self._weight(index, 0), self._weight(index, 1))

@@ -1,6 +1,6 @@
-"""Rows for the fused recurrent op `lstm` (eager/ops/recurrent.py), against a per-element NumPy
-reference (PyTorch has no public functional form with this signature; tests/nn/test_rnn.py
-compares nn.LSTM, which applies the op, with torch.nn.LSTM)."""
+"""Rows for the fused recurrent ops `lstm` and `gru` (eager/ops/recurrent.py), against
+per-element NumPy references (PyTorch has no public functional form with these signatures;
+tests/nn/test_rnn.py compares nn.LSTM and nn.GRU, which apply the ops, with PyTorch's)."""
 from __future__ import annotations
 
 import math
@@ -30,13 +30,37 @@ def lstm_reference(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
     return out, h, c
 
 
+def gru_reference(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """Scalar loops over time, batch and gate unit: (outputs (T, B, H), h_T)."""
+    steps, batch, _ = x.shape
+    hidden = h.shape[1]
+    h, out = h.copy(), np.zeros((steps, batch, hidden))
+    sig = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+    for t in range(steps):
+        new_h = np.zeros_like(h)
+        for b in range(batch):
+            for j in range(hidden):
+                gi = [x[t, b] @ w_ih[k * hidden + j] + (0 if b_ih is None else b_ih[k * hidden + j]) for k in range(3)]
+                gh = [h[b] @ w_hh[k * hidden + j] + (0 if b_hh is None else b_hh[k * hidden + j]) for k in range(3)]
+                r, z = sig(gi[0] + gh[0]), sig(gi[1] + gh[1])
+                n = math.tanh(gi[2] + r * gh[2])
+                new_h[b, j] = (1 - z) * n + z * h[b, j]
+        h = new_h
+        out[t] = h
+    return out, h
+
+
 def _lstm(m, *inputs):
     return m.ops.recurrent.lstm(*inputs)
 
 
-def _shapes(steps, batch, features, hidden, bias=True):
-    weights = [(4 * hidden, features), (4 * hidden, hidden)] + [(4 * hidden,)] * (2 if bias else 0)
-    return [(steps, batch, features), (batch, hidden), (batch, hidden)] + weights
+def _gru(m, *inputs):
+    return m.ops.recurrent.gru(*inputs)
+
+
+def _shapes(steps, batch, features, hidden, bias=True, gates=4):
+    weights = [(gates * hidden, features), (gates * hidden, hidden)] + [(gates * hidden,)] * (2 if bias else 0)
+    return [(steps, batch, features)] + [(batch, hidden)] * (2 if gates == 4 else 1) + weights
 
 
 CASES = [
@@ -46,4 +70,9 @@ CASES = [
     Case("lstm", _lstm, lstm_reference, _shapes(4, 17, 5, 9), torch=False, grad=False, id="batch-17-hidden-9"),
     # big enough for the C kernel's packed SGEMM in the per-step product (B * H * 4H >= 16384)
     Case("lstm", _lstm, lstm_reference, _shapes(2, 4, 3, 32), torch=False, grad=False, id="sgemm-sized"),
+    Case("gru", _gru, gru_reference, _shapes(3, 2, 3, 4, gates=3), torch=False, gradgrad=True),
+    Case("gru", _gru, gru_reference, _shapes(1, 1, 1, 1, gates=3), torch=False, id="sizes-1"),
+    Case("gru", _gru, gru_reference, _shapes(5, 3, 17, 3, bias=False, gates=3), torch=False, id="odd-sizes-no-bias"),
+    Case("gru", _gru, gru_reference, _shapes(4, 17, 5, 9, gates=3), torch=False, grad=False, id="batch-17-hidden-9"),
+    Case("gru", _gru, gru_reference, _shapes(2, 4, 3, 40, gates=3), torch=False, grad=False, id="sgemm-sized"),
 ]

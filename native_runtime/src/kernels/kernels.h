@@ -8,7 +8,7 @@
 #define ESM_KERNELS(X)                                                                          \
     X(abs) X(add) X(amax) X(amin) X(argmax) X(argmin) X(avg_pool2d) X(batch_norm) X(cast) X(cat) \
     X(clamp) X(clone) X(conv2d) X(conv_transpose2d) X(cos) X(cumsum) X(div) X(embedding) X(eq) \
-    X(erf) X(exp) X(expand) X(flip) X(floor) X(gather) X(ge) X(gelu) X(getitem) X(gt) X(index) \
+    X(erf) X(exp) X(expand) X(flip) X(floor) X(gather) X(ge) X(gelu) X(getitem) X(gru) X(gt) X(index) \
     X(index_put) X(isnan) X(layer_norm) X(le) X(leaky_relu) X(linear) X(log) X(log_softmax) \
     X(logical_and) X(logical_not) X(logical_or) X(logical_xor) X(logsumexp) X(lstm) X(lt) X(matmul) \
     X(max_pool2d) X(maximum) X(mean) X(minimum) X(mul) X(ne) X(neg) X(one_hot) X(pad) X(permute) \
