@@ -65,10 +65,12 @@ static int gate_scale(const rnn_dims *d, int64_t row) { return row / d->hidden =
 typedef struct rnn_loops {
     /* out[r][:] += sum_p a[r][p] * wt[p][:] (a product against a transposed weight) */
     void (*addmul)(const void *a, int64_t rows, int64_t k, const void *wt, int64_t n, void *out);
-    /* one batch row; g: (i, f, o, 2g) pre-activations, activated in place; c updated, h written */
-    void (*lstm_cell)(void *g, void *c, void *h, int64_t n);
-    /* one batch row; gi: (r, z, 2n) input parts, overwritten; gh: the recurrent parts */
-    void (*gru_cell)(void *gi, const void *gh, const void *h_prev, void *h, int64_t n);
+    /* one step of `rows` batch rows; g: rows of (i, f, o, 2g) pre-activations (overwritten);
+     * c updated, h written */
+    void (*lstm_step)(void *g, void *c, void *h, int64_t rows, int64_t n);
+    /* one step of `rows` batch rows; gi: rows of (r, z, 2n) input parts (overwritten); gh: the
+     * recurrent parts */
+    void (*gru_step)(void *gi, const void *gh, const void *h_prev, void *h, int64_t rows, int64_t n);
     /* wt[c][gate_column(r)] = gate_scale(r) * w[r][c] for w (gates, cols) */
     void (*pack)(const rnn_dims *d, const void *w, int64_t cols, void *wt);
     /* every row of out = b1 + b2 packed like the weights (absent biases are zero) */
@@ -76,7 +78,8 @@ typedef struct rnn_loops {
 } rnn_loops;
 
 /* The arithmetic loops. `restrict` parameters (GCC ignores it on local pointers) let them
- * vectorize without alias checks. */
+ * vectorize without alias checks. Every activation goes through the one sigmoid loop (its
+ * inlined exp is most of the code), applied in place. */
 #define RNN_MATH(S, T, SIGMOID)                                                                       \
     static void addmul_rows_##S(const T *restrict a, int64_t rows, int64_t k, const T *restrict wt,  \
                                 int64_t n, T *restrict out)                                           \
@@ -92,30 +95,50 @@ typedef struct rnn_loops {
     {                                                                                                 \
         addmul_rows_##S(a, rows, k, wt, n, out);                                                      \
     }                                                                                                 \
-    static void lstm_row_##S(T *restrict g, T *restrict c, T *restrict h, int64_t n)                  \
+    static void sigmoid_run_##S(T *restrict v, int64_t count)                                         \
     {                                                                                                 \
         int64_t j;                                                                                    \
-        for (j = 0; j < 4 * n; j++) g[j] = SIGMOID(g[j]);                                             \
-        for (j = 0; j < n; j++) {                                                                     \
-            T cell = g[n + j] * c[j] + g[j] * (2 * g[3 * n + j] - 1);                                 \
-            c[j] = cell;                                                                              \
-            h[j] = g[2 * n + j] * (2 * SIGMOID(2 * cell) - 1);                                        \
+        for (j = 0; j < count; j++) v[j] = SIGMOID(v[j]);                                             \
+    }                                                                                                 \
+    /* c' = f c + i tanh(g); h = o tanh(c'), tanh(x) = 2 sigmoid(2x) - 1 through h */               \
+    static void lstm_rows_##S(T *restrict g, T *restrict c, T *restrict h, int64_t rows, int64_t n) \
+    {                                                                                                 \
+        int64_t r, j;                                                                                 \
+        sigmoid_run_##S(g, rows * 4 * n);                                                             \
+        for (r = 0; r < rows; r++)                                                                    \
+            for (j = 0; j < n; j++) {                                                                 \
+                const T *gr = g + r * 4 * n;                                                          \
+                T cell = gr[n + j] * c[r * n + j] + gr[j] * (2 * gr[3 * n + j] - 1);                  \
+                c[r * n + j] = cell;                                                                  \
+                h[r * n + j] = 2 * cell;                                                              \
+            }                                                                                         \
+        sigmoid_run_##S(h, rows * n);                                                                 \
+        for (r = 0; r < rows; r++)                                                                    \
+            for (j = 0; j < n; j++) h[r * n + j] = g[r * 4 * n + 2 * n + j] * (2 * h[r * n + j] - 1);  \
+    }                                                                                                 \
+    static void lstm_step_##S(void *g, void *c, void *h, int64_t rows, int64_t n)                    \
+    {                                                                                                 \
+        lstm_rows_##S(g, c, h, rows, n);                                                              \
+    }                                                                                                 \
+    /* r, z = sigmoid(gi + gh); n = tanh(gi_n + r gh_n) (doubled: 2 sigmoid - 1); h = (1 - z) n + z h */ \
+    static void gru_rows_##S(T *restrict gi, const T *restrict gh, const T *restrict h_prev, T *restrict h, \
+                             int64_t rows, int64_t n)                                                 \
+    {                                                                                                 \
+        int64_t r, j;                                                                                 \
+        for (r = 0; r < rows; r++) {                                                                  \
+            T *g = gi + r * 3 * n;                                                                    \
+            const T *q = gh + r * 3 * n;                                                              \
+            for (j = 0; j < 2 * n; j++) g[j] += q[j];                                                 \
+            sigmoid_run_##S(g, 2 * n);                                                                \
+            for (j = 0; j < n; j++) g[2 * n + j] += g[j] * q[2 * n + j];                              \
+            sigmoid_run_##S(g + 2 * n, n);                                                            \
+            for (j = 0; j < n; j++)                                                                   \
+                h[r * n + j] = (1 - g[n + j]) * (2 * g[2 * n + j] - 1) + g[n + j] * h_prev[r * n + j]; \
         }                                                                                             \
     }                                                                                                 \
-    static void lstm_cell_##S(void *g, void *c, void *h, int64_t n) { lstm_row_##S(g, c, h, n); }     \
-    static void gru_row_##S(T *restrict gi, const T *restrict gh, const T *restrict h_prev,          \
-                            T *restrict h, int64_t n)                                                 \
+    static void gru_step_##S(void *gi, const void *gh, const void *h_prev, void *h, int64_t rows, int64_t n) \
     {                                                                                                 \
-        int64_t j;                                                                                    \
-        for (j = 0; j < 2 * n; j++) gi[j] = SIGMOID(gi[j] + gh[j]);                                   \
-        for (j = 0; j < n; j++) {                                                                     \
-            T fresh = 2 * SIGMOID(gi[2 * n + j] + gi[j] * gh[2 * n + j]) - 1;                         \
-            h[j] = (1 - gi[n + j]) * fresh + gi[n + j] * h_prev[j];                                   \
-        }                                                                                             \
-    }                                                                                                 \
-    static void gru_cell_##S(void *gi, const void *gh, const void *h_prev, void *h, int64_t n)        \
-    {                                                                                                 \
-        gru_row_##S(gi, gh, h_prev, h, n);                                                            \
+        gru_rows_##S(gi, gh, h_prev, h, rows, n);                                                     \
     }
 
 /* Data movement (run once per eval, not per step). */
@@ -143,8 +166,8 @@ RNN_MATH(f32, float, esm_sigmoidf)
 RNN_MATH(f64, double, sigmoid_f64)
 RNN_MOVES(f32, float)
 RNN_MOVES(f64, double)
-static const rnn_loops LOOPS_F32 = {addmul_f32, lstm_cell_f32, gru_cell_f32, pack_f32, bias_rows_f32};
-static const rnn_loops LOOPS_F64 = {addmul_f64, lstm_cell_f64, gru_cell_f64, pack_f64, bias_rows_f64};
+static const rnn_loops LOOPS_F32 = {addmul_f32, lstm_step_f32, gru_step_f32, pack_f32, bias_rows_f32};
+static const rnn_loops LOOPS_F64 = {addmul_f64, lstm_step_f64, gru_step_f64, pack_f64, bias_rows_f64};
 
 static esm_status rnn_dims_of(esm_node_ctx *ctx, rnn_dims *d)
 {
@@ -280,15 +303,12 @@ static void recur_rows(const rnn_job *job, int64_t part, int64_t lo, int64_t hi)
         unsigned char *h = y + (size_t)(t * d->batch + lo) * row_bytes;
         if (d->lstm) {
             product(job, h_prev, count, d->hidden, job->s.wt_hh, g, gemm, 0);
-            for (b = 0; b < count; b++)
-                job->loops->lstm_cell(g + (size_t)b * gate_bytes, c + (size_t)b * row_bytes, h + (size_t)b * row_bytes, d->hidden);
+            job->loops->lstm_step(g, c, h, count, d->hidden);
             continue;
         }
         for (b = 0; b < count; b++) memcpy(rows + (size_t)b * gate_bytes, job->s.bias_hh, gate_bytes);
         product(job, h_prev, count, d->hidden, job->s.wt_hh, rows, gemm, 0);
-        for (b = 0; b < count; b++)
-            job->loops->gru_cell(g + (size_t)b * gate_bytes, rows + (size_t)b * gate_bytes, h_prev + (size_t)b * row_bytes,
-                                 h + (size_t)b * row_bytes, d->hidden);
+        job->loops->gru_step(g, rows, h_prev, h, count, d->hidden);
     }
 }
 
