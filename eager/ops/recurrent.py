@@ -35,7 +35,7 @@ def _lstm_forward(xp, x, h, c, w_ih, w_hh, b_ih, b_hh):
     return out, h.astype(x.dtype), c.astype(x.dtype)
 
 
-def _gates(x, h, cell, w_ih, w_hh, b_ih, b_hh):
+def _lstm_steps(x, h, cell, w_ih, w_hh, b_ih, b_hh):
     """The forward again with eager ops: per step (h_prev, c_prev, i, f, g, o, tanh(c))."""
     projected = linear(x, w_ih, b_ih)
     steps = []
@@ -49,13 +49,22 @@ def _gates(x, h, cell, w_ih, w_hh, b_ih, b_hh):
     return steps
 
 
+def _projection_grads(x, steps, w_ih, b_ih, b_hh, d_in, d_h):
+    """(dx, dW_ih, dW_hh, db_ih, db_hh) from d_in and d_h (T, B, G), the gradients of every step's
+    x_t W_ih^T + b_ih and h_(t-1) W_hh^T + b_hh; `steps` start with each step's h_(t-1)."""
+    h_prev = stack([s[0] for s in steps], 0)
+    flat_in, flat_h = d_in.reshape(-1, d_in.shape[-1]), d_h.reshape(-1, d_h.shape[-1])
+    return (d_in @ w_ih, flat_in.t() @ x.reshape(-1, x.shape[-1]), flat_h.t() @ h_prev.reshape(-1, h_prev.shape[-1]),
+            None if b_ih is None else flat_in.sum(0), None if b_hh is None else flat_h.sum(0))
+
+
 def _lstm_vjp(c, g_out, g_h, g_c):
     x, h, cell, w_ih, w_hh, b_ih, b_hh = c.inputs
-    steps = _gates(x, h, cell, w_ih, w_hh, b_ih, b_hh)
+    steps = _lstm_steps(x, h, cell, w_ih, w_hh, b_ih, b_hh)
     d_pre = [None] * len(steps)
     dh, dc = g_h, g_c
     for t in reversed(range(len(steps))):
-        h_prev, c_prev, i, f, g, o, tanh_cell = steps[t]
+        _, c_prev, i, f, g, o, tanh_cell = steps[t]
         dh = dh + g_out[t]
         dc = dc + dh * o * (1 - tanh_cell * tanh_cell)
         d_pre[t] = cat([dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g * g),
@@ -63,12 +72,8 @@ def _lstm_vjp(c, g_out, g_h, g_c):
         dh = d_pre[t] @ w_hh
         dc = dc * f
     d_pre = stack(d_pre, 0)  # (T, B, 4H): the gradient of every step's pre-activation gates
-    flat = d_pre.reshape(-1, d_pre.shape[-1])
-    h_prev = stack([s[0] for s in steps], 0)
-    d_bias = flat.sum(0)
-    return (d_pre @ w_ih, dh, dc, flat.t() @ x.reshape(-1, x.shape[-1]),
-            flat.t() @ h_prev.reshape(-1, h_prev.shape[-1]),
-            None if b_ih is None else d_bias, None if b_hh is None else d_bias)
+    dx, dw_ih, dw_hh, db_ih, db_hh = _projection_grads(x, steps, w_ih, b_ih, b_hh, d_pre, d_pre)
+    return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
 
 
 def _check_recurrent(op, gates, x, states, w_ih, w_hh, b_ih, b_hh):
@@ -155,12 +160,8 @@ def _gru_vjp(c, g_out, g_h):
         dr, dz = dn * hn * r * (1 - r), dh * (h_prev - n) * z * (1 - z)
         d_in[t], d_h[t] = cat([dr, dz, dn], -1), cat([dr, dz, dn * r], -1)
         dh = dh * z + d_h[t] @ w_hh
-    d_in, d_h = stack(d_in, 0), stack(d_h, 0)
-    flat_in, flat_h = d_in.reshape(-1, d_in.shape[-1]), d_h.reshape(-1, d_h.shape[-1])
-    h_prev = stack([s[0] for s in steps], 0)
-    return (d_in @ w_ih, dh, flat_in.t() @ x.reshape(-1, x.shape[-1]),
-            flat_h.t() @ h_prev.reshape(-1, h_prev.shape[-1]),
-            None if b_ih is None else flat_in.sum(0), None if b_hh is None else flat_h.sum(0))
+    dx, dw_ih, dw_hh, db_ih, db_hh = _projection_grads(x, steps, w_ih, b_ih, b_hh, stack(d_in, 0), stack(d_h, 0))
+    return dx, dh, dw_ih, dw_hh, db_ih, db_hh
 
 
 def _gru_infer(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
