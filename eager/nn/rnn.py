@@ -3,6 +3,8 @@ state) and their cells, with PyTorch's parameter names (`weight_ih_l0`, `bias_hh
 ...) and gate order, so state dicts map 1:1.
 
 The input projection of a whole sequence is one matmul; only the recurrent part loops over time.
+An LSTM or GRU layer-direction is one fused op (`eager.ops.recurrent`), which runtimes execute
+as one GEMM and a tight per-step loop; Elman RNN layers unroll their step over time.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import math
 
 from .. import creation
 from ..errors import OpError
+from ..ops.recurrent import gru, lstm
 from ..ops.shape import cat, stack
 from . import functional as F
 from . import init
@@ -136,11 +139,9 @@ class RNNBase(Module):
         return output, hidden
 
     def _run_layers(self, input, hx):
-        """Every layer and direction, each unrolled over time (the layers, directions and time
-        steps are known when scripting with example inputs, so script unrolls the loops too);
-        returns the last layer's outputs, the final h of each layer-direction stacked, and the
-        final c stacked likewise (LSTM; else None)."""
-        step = _STEPS[self.mode]
+        """Every layer and direction (the layers and directions are known when scripting, so
+        script unrolls these loops too); returns the last layer's outputs, the final h of each
+        layer-direction stacked, and the final c stacked likewise (LSTM; else None)."""
         directions = 2 if self.bidirectional else 1
         h_finals, c_finals, layer_input = [], [], input
         for layer in self._layer_ids:
@@ -148,15 +149,8 @@ class RNNBase(Module):
             for direction in self._direction_ids:
                 index = layer * directions + direction
                 state = (hx[0][index], hx[1][index]) if self.mode == "LSTM" else hx[index]
-                projected = F.linear(layer_input, self._weight(index, 0), self._weight(index, 1))
-                if direction == 1:  # the reverse direction reads the sequence back to front
-                    projected = projected.flip(0)
-                hs = []
-                for x_t in projected.unbind(0):
-                    state = step(x_t, state, self._weight(index, 2), self._weight(index, 3))
-                    hs.append(state[0] if self.mode == "LSTM" else state)
-                out = stack(hs, 0)
-                outputs.append(out.flip(0) if direction == 1 else out)
+                out, state = self._run_direction(index, direction == 1, layer_input, state)
+                outputs.append(out)
                 h_finals.append(state[0] if self.mode == "LSTM" else state)
                 if self.mode == "LSTM":
                     c_finals.append(state[1])
@@ -164,6 +158,29 @@ class RNNBase(Module):
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
         return layer_input, stack(h_finals, 0), stack(c_finals, 0) if self.mode == "LSTM" else None
+
+    def _run_direction(self, index: int, reverse: bool, layer_input, state):
+        """One layer-direction over the sequence: (its outputs in time order, its final state).
+        LSTM and GRU run as one fused op each (one node in an exported graph); the Elman RNN
+        projects the whole input with one matmul and unrolls the recurrent step over time."""
+        if reverse:  # the reverse direction reads the sequence back to front
+            layer_input = layer_input.flip(0)
+        if self.mode == "LSTM":
+            out, h, c = lstm(layer_input, state[0], state[1], self._weight(index, 0), self._weight(index, 2),
+                             self._weight(index, 1), self._weight(index, 3))
+            state = (h, c)
+        elif self.mode == "GRU":
+            out, state = gru(layer_input, state, self._weight(index, 0), self._weight(index, 2),
+                             self._weight(index, 1), self._weight(index, 3))
+        else:
+            step = _STEPS[self.mode]
+            projected = F.linear(layer_input, self._weight(index, 0), self._weight(index, 1))
+            hs = []
+            for x_t in projected.unbind(0):
+                state = step(x_t, state, self._weight(index, 2), self._weight(index, 3))
+                hs.append(state)
+            out = stack(hs, 0)
+        return (out.flip(0) if reverse else out), state
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"

@@ -5,6 +5,7 @@ from . import losses as losses
 from . import nn as nn
 from . import normalization as normalization
 from . import pooling as pooling
+from . import recurrent as recurrent
 from .registry import REGISTRY, OpDef, Spec, get, register
 
 __all__ = ["REGISTRY", "OpDef", "Spec", "get", "register"]

@@ -15,8 +15,8 @@
 typedef struct test_node {
     esm_tensor in[H_MAX_IO];
     const esm_tensor *in_ptr[H_MAX_IO];
-    esm_tensor out[2];
-    esm_tensor *out_ptr[2];
+    esm_tensor out[3];
+    esm_tensor *out_ptr[3];
     esm_attr attrs[8];
     esm_node_ctx ctx;
     char error[ESM_ERROR_LEN];
@@ -57,7 +57,7 @@ static void node_init(test_node *t, const char *op)
     t->ctx.error = t->error;
     t->ctx.num_outputs = 1;
     t->ctx.num_threads = 1;
-    for (i = 0; i < 2; i++) t->out_ptr[i] = &t->out[i];
+    for (i = 0; i < 3; i++) t->out_ptr[i] = &t->out[i];
 }
 
 /* Append an input (data NULL with ndim < 0: an omitted optional input). */
@@ -124,7 +124,7 @@ static esm_status node_run(test_node *t)
 static void node_free(test_node *t)
 {
     int i;
-    for (i = 0; i < 2; i++) free(t->out[i].data);
+    for (i = 0; i < 3; i++) free(t->out[i].data);
     free(t->scratch);
 }
 

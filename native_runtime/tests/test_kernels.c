@@ -813,6 +813,124 @@ static void test_threaded_products_match(void)
     }
 }
 
+/* ---- lstm and gru: a whole sequence against a double-precision step loop ---------------------- */
+static double ref_sig(double x) { return 1 / (1 + exp(-x)); }
+
+typedef struct rnn_case {
+    int lstm; /* 1: lstm (gates i, f, g, o; states h, c), 0: gru (gates r, z, n; state h) */
+    int64_t steps, batch, features, hidden;
+    int bias, threads;
+} rnn_case;
+
+/* One gate unit's two projections: gi = W_ih x + b_ih, gh = W_hh h + b_hh (row = gate * H + j). */
+static void ref_projections(const rnn_case *k, const double *x, const double *h, const double *w_ih, const double *w_hh,
+                            const double *b, int64_t row, double *gi, double *gh)
+{
+    int64_t gates = (k->lstm ? 4 : 3) * k->hidden, p;
+    *gi = k->bias ? b[row] : 0;
+    *gh = k->bias ? b[gates + row] : 0;
+    for (p = 0; p < k->features; p++) *gi += x[p] * w_ih[row * k->features + p];
+    for (p = 0; p < k->hidden; p++) *gh += h[p] * w_hh[row * k->hidden + p];
+}
+
+/* Inputs (x, states, w_ih, w_hh, b_ih, b_hh) one after another in `data`; want: T*B*H outputs,
+ * then each final state. */
+static void rnn_reference(const rnn_case *k, const double *data, double *want)
+{
+    int64_t bh = k->batch * k->hidden, gates = (k->lstm ? 4 : 3) * k->hidden, t, n, j, g;
+    const double *x = data, *h0 = x + k->steps * k->batch * k->features, *c0 = h0 + bh;
+    const double *w_ih = h0 + (k->lstm ? 2 : 1) * bh, *w_hh = w_ih + gates * k->features, *b = w_hh + gates * k->hidden;
+    double *h = want + k->steps * bh, *c = h + bh, *next = malloc(sizeof(double) * (size_t)(bh + 1));
+    memcpy(h, h0, sizeof(double) * (size_t)bh);
+    if (k->lstm) memcpy(c, c0, sizeof(double) * (size_t)bh);
+    for (t = 0; t < k->steps; t++) {
+        for (n = 0; n < k->batch; n++)
+            for (j = 0; j < k->hidden; j++) {
+                double gi[4], gh[4], *cell = c + n * k->hidden + j;
+                for (g = 0; g < (k->lstm ? 4 : 3); g++)
+                    ref_projections(k, x + (t * k->batch + n) * k->features, h + n * k->hidden, w_ih, w_hh, b,
+                                    g * k->hidden + j, &gi[g], &gh[g]);
+                if (k->lstm) {
+                    *cell = ref_sig(gi[1] + gh[1]) * *cell + ref_sig(gi[0] + gh[0]) * tanh(gi[2] + gh[2]);
+                    next[n * k->hidden + j] = ref_sig(gi[3] + gh[3]) * tanh(*cell);
+                } else {
+                    double r = ref_sig(gi[0] + gh[0]), z = ref_sig(gi[1] + gh[1]), fresh = tanh(gi[2] + r * gh[2]);
+                    next[n * k->hidden + j] = (1 - z) * fresh + z * h[n * k->hidden + j];
+                }
+            }
+        memcpy(h, next, sizeof(double) * (size_t)bh);
+        memcpy(want + t * bh, h, sizeof(double) * (size_t)bh);
+    }
+    free(next);
+}
+
+static void check_rnn(const rnn_case *k, esm_dtype dtype)
+{
+    int64_t gates = (k->lstm ? 4 : 3) * k->hidden, states = k->lstm ? 2 : 1;
+    const int64_t sx[] = {k->steps, k->batch, k->features}, ss[] = {k->batch, k->hidden};
+    const int64_t sih[] = {gates, k->features}, shh[] = {gates, k->hidden}, sb[] = {gates};
+    int64_t total = k->steps * k->batch * k->features + states * k->batch * k->hidden + gates * (k->features + k->hidden + 2);
+    int64_t outs = (k->steps + states) * k->batch * k->hidden, i, j, at = k->steps * k->batch * k->features;
+    double *data = malloc(sizeof(double) * (size_t)total), *want = malloc(sizeof(double) * (size_t)(outs + 1));
+    size_t elem = dtype == ESM_FLOAT32 ? 4 : 8;
+    char *typed = malloc(elem * (size_t)total), what[128];
+    unsigned seed = (unsigned)(k->steps * 31 + k->batch * 7 + k->hidden);
+    float scale = (float)(2 / sqrt(1 + k->hidden / 16.0)); /* pre-activations of order 1, as in trained models */
+    test_node t;
+    for (i = 0; i < total; i++) {
+        float v = scale * frand(&seed); /* a float: the same value in both dtypes */
+        data[i] = v;
+        if (dtype == ESM_FLOAT32) ((float *)typed)[i] = v;
+        else ((double *)typed)[i] = v;
+    }
+    rnn_reference(k, data, want);
+    node_init(&t, k->lstm ? "lstm" : "gru");
+    t.ctx.num_outputs = (int32_t)states + 1;
+    t.ctx.num_threads = k->threads;
+    node_input(&t, dtype, 3, sx, typed);
+    for (i = 0; i < states; i++, at += k->batch * k->hidden) node_input(&t, dtype, 2, ss, typed + elem * (size_t)at);
+    node_input(&t, dtype, 2, sih, typed + elem * (size_t)at);
+    node_input(&t, dtype, 2, shh, typed + elem * (size_t)(at += gates * k->features));
+    node_input(&t, dtype, k->bias ? 1 : -1, sb, typed + elem * (size_t)(at += gates * k->hidden));
+    node_input(&t, dtype, k->bias ? 1 : -1, sb, typed + elem * (size_t)(at + gates));
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    snprintf(what, sizeof what, "%s %s T=%lld B=%lld I=%lld H=%lld bias=%d threads=%d", t.ctx.op,
+             dtype == ESM_FLOAT32 ? "f32" : "f64", (long long)k->steps, (long long)k->batch, (long long)k->features,
+             (long long)k->hidden, k->bias, k->threads);
+    for (i = 0; i <= states; i++) {
+        const double *w = want + (i ? (k->steps + i - 1) * k->batch * k->hidden : 0);
+        int64_t n = esm_numel(&t.out[i]);
+        CHECK(n == (i ? 1 : k->steps) * k->batch * k->hidden, "%s: output %lld has %lld elements", what, (long long)i,
+              (long long)n);
+        for (j = 0; j < n; j++) {
+            double got = dtype == ESM_FLOAT32 ? ((const float *)t.out[i].data)[j] : ((const double *)t.out[i].data)[j];
+            /* float32: rounding grows with the dot products' length, as in check_gemm */
+            if (!close_f(got, w[j], dtype == ESM_FLOAT32 ? 2e-6 * (1 + sqrt((double)(k->features + k->hidden))) : 1e-12)) {
+                CHECK(0, "%s: output %lld [%lld] = %.9g, expected %.9g", what, (long long)i, (long long)j, got, w[j]);
+                break;
+            }
+        }
+        checks++;
+    }
+    node_free(&t);
+    free(data), free(want), free(typed);
+}
+
+static void test_recurrent_ops_match_a_step_loop(void)
+{
+    /* odd sizes; batch 1; no biases; big enough for the SGEMM path (B * H * gates >= 4096); big
+     * enough (T * B * H >= 4096) to split the batch over 3 threads, 8 rows into parts of 3, 3, 2 */
+    static const rnn_case cases[] = {{1, 3, 2, 3, 5, 1, 1}, {1, 1, 1, 1, 1, 0, 1}, {1, 4, 17, 5, 3, 1, 2},
+                                     {1, 2, 4, 3, 32, 1, 1}, {1, 5, 3, 17, 9, 0, 1}, {1, 4, 8, 3, 128, 1, 3},
+                                     {0, 3, 2, 3, 5, 1, 1}, {0, 1, 1, 1, 1, 0, 1}, {0, 5, 3, 17, 9, 0, 2},
+                                     {0, 2, 4, 3, 40, 1, 1}, {0, 4, 8, 3, 128, 1, 3}};
+    size_t c;
+    for (c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        check_rnn(&cases[c], ESM_FLOAT32);
+        check_rnn(&cases[c], ESM_FLOAT64);
+    }
+}
+
 int main(void)
 {
     test_registry_is_sorted_and_found();
@@ -843,6 +961,7 @@ int main(void)
     test_index_selects_ints_first();
     test_pad_modes();
     test_threaded_products_match();
+    test_recurrent_ops_match_a_step_loop();
     printf("%d checks, %d failures (GEMM kernel: %s)\n", checks, failures, esm_sgemm_kernel_name());
     return failures != 0;
 }

@@ -21,6 +21,7 @@ set(ESM_KERNEL_SOURCES
     ${ESM_KERNEL_DIR}/layout.c
     ${ESM_KERNEL_DIR}/gather.c
     ${ESM_KERNEL_DIR}/index.c
+    ${ESM_KERNEL_DIR}/recurrent.c
 )
 
 # No code here reads floating-point exception flags; without -ftrapping-math GCC may turn the
