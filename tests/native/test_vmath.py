@@ -100,3 +100,29 @@ def test_dispatched_and_portable_loops_agree_bitwise(dispatched, portable, name,
     x[0] = -0.0 if n > 1 else x[0]
     a, b = _run(dispatched, name, x), _run(portable, name, x)
     np.testing.assert_array_equal(a.view(np.int32), b.view(np.int32))
+
+
+# ---- the row kernels built on them: softmax (one exp loop over the whole tensor) and layer_norm
+@pytest.mark.parametrize("length", [1, 3, 6, 8, 17, 64])
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_last_dim_against_torch(dispatched, op, length):
+    x = np.random.default_rng(length).standard_normal((5, 3, length)).astype(np.float32) * 8
+    x[0, 0, 0] = np.nan  # a NaN makes its row NaN
+    x[1, 1, :] = -np.inf  # so does a row of -inf (-inf - -inf)
+    x[2, 2, -1] = 1e30  # a huge logit takes the whole mass
+    got = dispatched.run(op, [x], {"dim": -1})[0]
+    want = getattr(torch, op)(torch.from_numpy(x).double(), -1).numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    # log_softmax's x - (max + log(sum)) rounds to float32's spacing at |x| (up to ~30 here)
+    np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-7 if op == "softmax" else 4e-6)
+
+
+@pytest.mark.parametrize("inner", [1, 3, 8, 16, 17, 100])
+def test_layer_norm_against_torch(dispatched, inner):
+    rng = np.random.default_rng(inner)
+    x = (rng.standard_normal((7, inner)) * 3 + 100).astype(np.float32)  # a large mean: two-pass variance
+    w, b = rng.standard_normal(inner).astype(np.float32), rng.standard_normal(inner).astype(np.float32)
+    got = dispatched.run("layer_norm", [x, w, b], {"normalized_shape": [inner], "eps": 1e-5})[0]
+    want = torch.nn.functional.layer_norm(torch.from_numpy(x).double(), (inner,), torch.from_numpy(w).double(),
+                                          torch.from_numpy(b).double(), 1e-5).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-5)
