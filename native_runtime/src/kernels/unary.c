@@ -155,6 +155,41 @@ static esm_status gelu_params(esm_node_ctx *ctx, uparams *p)
     return ESM_OK;
 }
 
+/* ---- fused activations (kutil.h) ------------------------------------------------------------ */
+static const struct activation {
+    const char *name;
+    const unary_fn *loops;
+    int mode; /* uparams.mode: gelu's tanh form */
+} ACTIVATIONS[] = {{"relu", relu_loops, 0},       {"gelu", gelu_loops, 0},       {"gelu_tanh", gelu_loops, 1},
+                   {"silu", silu_loops, 0},       {"sigmoid", sigmoid_loops, 0}, {"tanh", tanh_loops, 0}};
+#define NUM_ACTIVATIONS (int)(sizeof ACTIVATIONS / sizeof ACTIVATIONS[0])
+
+esm_status esm_attr_activation(esm_node_ctx *ctx, int *act)
+{
+    const char *name;
+    int i;
+    ESM_TRY(esm_attr_string(ctx, "activation", "none", &name));
+    *act = 0;
+    if (strcmp(name, "none") == 0) return ESM_OK;
+    for (i = 0; i < NUM_ACTIVATIONS; i++)
+        if (strcmp(name, ACTIVATIONS[i].name) == 0) {
+            if (!ACTIVATIONS[i].loops[ctx->inputs[0]->dtype])
+                return esm_kernel_fail(ctx, ESM_ERR_UNSUPPORTED, "activation '%s' on %s", name,
+                                       esm_dtype_name(ctx->inputs[0]->dtype));
+            *act = i + 1;
+            return ESM_OK;
+        }
+    return esm_kernel_fail(ctx, ESM_ERR_UNSUPPORTED, "unknown activation '%s'", name);
+}
+
+void esm_activation_apply(int act, esm_dtype dtype, void *data, int64_t n)
+{
+    uparams p = {0, 0, 0};
+    if (act <= 0 || act > NUM_ACTIVATIONS) return;
+    p.mode = ACTIVATIONS[act - 1].mode;
+    ACTIVATIONS[act - 1].loops[dtype](data, data, n, &p);
+}
+
 /* ---- prepare / eval -------------------------------------------------------------------------- */
 static esm_status unary_prepare(esm_node_ctx *ctx, const unary_fn *loops, params_fn params, int to_bool)
 {
