@@ -39,6 +39,7 @@ def _fuse_block(block: Block, counts: dict[Value, int], root: Block) -> None:
         name = activation_name(node)
         producer = producers.get(node.inputs[0]) if name and node.inputs else None
         if producer is not None and counts.get(node.inputs[0], 0) == 1:
+            del producers[node.inputs[0]]  # one activation each: its next reader now reads the activated value
             producer.attrs["activation"] = name
             replace_uses(root, {node.outputs[0]: node.inputs[0]})
             continue

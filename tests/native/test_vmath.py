@@ -1,4 +1,6 @@
-"""The float32 activations of the C kernels (vmath.h, unary.c) against float64 references.
+"""The float32 activations of the C kernels (vmath.h, unary.c) against float64 references, the
+row kernels built on them (softmax, layer_norm), and the activations fused into linear, matmul
+and conv2d.
 
 These loops run vectorized, and on x86-64 in an AVX2 copy picked at run time; every path must
 stay accurate over the whole float range (tiny, huge, +-inf, NaN, -0) and at lengths that are
@@ -13,7 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-from .kernel_lib import Kernels, build
+from eager.ops import REGISTRY
+from eager.ops.elementwise import FUSED_ACTIVATIONS
+
+from .kernel_lib import KernelError, Kernels, build
 
 pytestmark = pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None,
                                 reason="no C compiler")
@@ -126,3 +131,34 @@ def test_layer_norm_against_torch(dispatched, inner):
     want = torch.nn.functional.layer_norm(torch.from_numpy(x).double(), (inner,), torch.from_numpy(w).double(),
                                           torch.from_numpy(b).double(), 1e-5).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-5)
+
+
+# ---- fused activations: the epilogue of linear, matmul and conv2d (kutil.h) against eager's rows
+def _producer_case(producer: str, dtype, rng):
+    if producer == "conv2d":
+        inputs = [rng.standard_normal((2, 3, 5, 7)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)]
+        attrs = {"stride": (1, 1), "padding": (1, 1, 1, 1), "dilation": (1, 1), "groups": 1}
+    elif producer == "linear":  # 17 output features: not a multiple of any vector width
+        inputs, attrs = [rng.standard_normal((3, 5, 9)), rng.standard_normal((17, 9)), rng.standard_normal(17)], {}
+    else:  # batched, with a broadcast right operand
+        inputs, attrs = [rng.standard_normal((2, 3, 5, 9)), rng.standard_normal((9, 17))], {}
+    return [(a * 3).astype(dtype) for a in inputs], attrs
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("activation", sorted(FUSED_ACTIVATIONS))
+@pytest.mark.parametrize("producer", ["linear", "matmul", "conv2d"])
+def test_fused_activation_matches_eager(dispatched, producer, activation, dtype):
+    inputs, attrs = _producer_case(producer, dtype, np.random.default_rng(1))
+    attrs = {**attrs, "activation": activation}
+    got = dispatched.run(producer, inputs, attrs)[0]
+    want = REGISTRY[producer].forward(np, *inputs, **attrs)
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_unknown_fused_activation_is_refused(dispatched):
+    with pytest.raises(KernelError, match="UNSUPPORTED: .*unknown activation 'swish'"):
+        dispatched.run("linear", [np.ones((2, 3), np.float32), np.ones((4, 3), np.float32)], {"activation": "swish"})
+    with pytest.raises(KernelError, match="UNSUPPORTED: .*activation 'gelu' on int32"):
+        dispatched.run("linear", [np.ones((2, 3), np.int32), np.ones((4, 3), np.int32)], {"activation": "gelu"})
