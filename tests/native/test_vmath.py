@@ -96,6 +96,19 @@ def test_float32_activation_accuracy(dispatched, name):
                                       [True, False])
 
 
+@pytest.mark.parametrize("name, lo, hi, max_ulp", [("erf", -38, 0, 3), ("tanh", -38, 1, 3), ("exp", -38, 1.94, 1)])
+def test_float32_ulp_error(dispatched, name, lo, hi, max_ulp):
+    """Relative accuracy where the values are small (erf and tanh near 0: no cancellation) and
+    over exp's whole normal range, in units of float32's spacing at the true value."""
+    mags = np.logspace(lo, hi, 20001)
+    x = np.concatenate([mags, -mags]).astype(np.float32)
+    want = ACTIVATIONS[name][1](x.astype(np.float64))
+    got = _run(dispatched, name, x).astype(np.float64)
+    normal = np.abs(want) >= np.finfo(np.float32).tiny
+    ulp = np.abs(got - want)[normal] / np.spacing(np.abs(want[normal]).astype(np.float32))
+    assert ulp.max() <= max_ulp, f"{name}: {ulp.max():.2f} ulp at x={x[normal][np.argmax(ulp)]!r}"
+
+
 @pytest.mark.parametrize("n", [1, 3, 7, 8, 9, 17, 31, 1000])
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_dispatched_and_portable_loops_agree_bitwise(dispatched, portable, name, n):
