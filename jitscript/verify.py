@@ -65,7 +65,7 @@ class _Verifier:
         unknown = set(node.attrs) - set(op.attrs)
         if unknown:
             raise IRError(f"{node.describe()}: unknown attribute(s) {sorted(unknown)}; {node.op} takes {op.attrs}")
-        missing = [a for a in op.attrs if a not in node.attrs]
+        missing = [a for a in op.attrs if a not in node.attrs and a not in op.optional_attrs]
         if missing:
             raise IRError(f"{node.describe()}: missing attribute(s) {missing}; {node.op} takes {op.attrs}")
         for key, value in node.attrs.items():

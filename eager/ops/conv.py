@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from ..errors import OpError
 from .dispatch import apply
+from .elementwise import ACTIVATION_ATTR, apply_activation, check_unfused
 from .registry import OpDef, Spec, register
 
 
@@ -95,14 +96,14 @@ def _columns(xp, x, kernel, stride, padding, dilation, groups, out_hw=None):
     return windows.reshape(n, groups, (c // groups) * kh * kw, ho * wo), (ho, wo)
 
 
-def _conv2d_forward(xp, x, w, b=None, *, stride, padding, dilation, groups):
+def _conv2d_forward(xp, x, w, b=None, *, stride, padding, dilation, groups, activation="none"):
     _check_operands("conv2d", x, w, b, groups, transposed=False)
     cols, (ho, wo) = _columns(xp, x, w.shape[2:], stride, padding, dilation, groups)
     out_c = w.shape[0]
     out = xp.matmul(w.reshape(groups, out_c // groups, -1), cols)  # (N, G, Og, Ho*Wo)
     if b is not None:
         out += b.reshape(groups, out_c // groups, 1)
-    return out.reshape(x.shape[0], out_c, ho, wo)
+    return apply_activation(activation, xp, out.reshape(x.shape[0], out_c, ho, wo))
 
 
 def _conv_transpose2d_forward(xp, y, w, b=None, *, stride, padding, output_padding, dilation, groups):
@@ -182,6 +183,7 @@ def _bias_grad(b, g):
 
 
 def _conv2d_vjp(c, g):
+    check_unfused("conv2d", c.attrs)
     x, w, b = c.inputs
     gx = back_to_input(g, w, x.shape, c.attrs) if x.requires_grad else None
     gw = _to_weight(x, g, w.shape[2:], c.attrs) if w.requires_grad else None
@@ -210,7 +212,7 @@ def _conv2d_weight_vjp(c, gw):
 
 
 # ---- shape rules --------------------------------------------------------------------------------
-def _conv2d_infer(x, w, b=None, *, stride, padding, dilation, groups):
+def _conv2d_infer(x, w, b=None, *, stride, padding, dilation, groups, activation="none"):
     _check_channels("conv2d", x.shape, w.shape, groups, transposed=False)
     hw = tuple(conv_out_size(*a) for a in zip(x.shape[2:], w.shape[2:], stride, sides(padding), dilation))
     return Spec(x.dtype, (x.shape[0], w.shape[0]) + hw)
@@ -229,8 +231,10 @@ def _conv2d_weight_infer(x, g, *, kernel, stride, padding, dilation, groups):
 
 _GEOMETRY = ("stride", "padding", "dilation", "groups")
 CONV2D = register(OpDef(
-    "conv2d", forward=_conv2d_forward, vjp=_conv2d_vjp, infer=_conv2d_infer, smooth=True, attrs=_GEOMETRY,
-    doc="2-d cross-correlation of (N, C, H, W) with (O, C/groups, kh, kw), plus an optional bias."))
+    "conv2d", forward=_conv2d_forward, vjp=_conv2d_vjp, infer=_conv2d_infer, smooth=True,
+    attrs=_GEOMETRY + ACTIVATION_ATTR, optional_attrs=ACTIVATION_ATTR,
+    doc="2-d cross-correlation of (N, C, H, W) with (O, C/groups, kh, kw), plus an optional bias and a "
+        "fused activation."))
 CONV_TRANSPOSE2D = register(OpDef(
     "conv_transpose2d", forward=_conv_transpose2d_forward, vjp=_conv_transpose2d_vjp,
     infer=_conv_transpose2d_infer, smooth=True, attrs=_GEOMETRY + ("output_padding",),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from .. import dtypes as _dt
+from ..errors import OpError
 from .convert import promote_operands, to_tensor
 from .dispatch import apply
 from .registry import OpDef, Spec, register
@@ -174,6 +175,33 @@ SILU = _unary("silu", lambda xp, a: (a * _sigmoid_forward(xp, a)).astype(a.dtype
 def _silu_grad(x):
     s = sigmoid(x)
     return s * (1 + x * (1 - s))
+
+
+# The activations linear, matmul and conv2d can apply to their own output (their optional
+# `activation` attribute, set by jitscript.passes.fuse_activation; TFLite's fused activation):
+# name -> (row, attrs). The C kernels mirror this table (native_runtime/src/kernels/unary.c).
+FUSED_ACTIVATIONS = {"relu": (RELU, {}), "gelu": (GELU, {"approximate": "none"}),
+                     "gelu_tanh": (GELU, {"approximate": "tanh"}), "silu": (SILU, {}), "sigmoid": (SIGMOID, {}),
+                     "tanh": (TANH, {})}
+ACTIVATION_ATTR = ("activation",)
+
+
+def apply_activation(name: str, xp, y):
+    """`y` through the fused activation `name` by that op's own forward ("none": `y` itself)."""
+    if name == "none":
+        return y
+    if name not in FUSED_ACTIVATIONS:
+        raise OpError("activation", f"unknown fused activation {name!r}; expected 'none' or one of "
+                      f"{sorted(FUSED_ACTIVATIONS)}")
+    row, attrs = FUSED_ACTIVATIONS[name]
+    return row.forward(xp, y, **attrs)
+
+
+def check_unfused(op_name: str, attrs: dict) -> None:
+    """Gradients are taken before fusion: a VJP refuses a node with a fused activation."""
+    if attrs.get("activation", "none") != "none":
+        raise OpError(op_name, f"no gradient through a fused activation ({attrs['activation']!r}); "
+                      "differentiate the graph before jitscript.optimize")
 
 
 def _softplus_forward(xp, a, beta=1.0, threshold=20.0):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..errors import OpError
 from .convert import promote_operands
 from .dispatch import apply
+from .elementwise import ACTIVATION_ATTR, apply_activation, check_unfused
 from .registry import OpDef, Spec, register
 from .rules import broadcast_shapes
 
@@ -25,12 +26,13 @@ def _matmul_shapes(a: tuple, b: tuple) -> tuple:
     return out
 
 
-def _matmul_forward(xp, a, b):
+def _matmul_forward(xp, a, b, activation="none"):
     _matmul_shapes(a.shape, b.shape)
-    return xp.matmul(a, b)
+    return apply_activation(activation, xp, xp.matmul(a, b))
 
 
 def _matmul_vjp(c, g):
+    check_unfused("matmul", c.attrs)
     a, b = c.inputs
     from .elementwise import reduce_to
     from .shape import reshape, transpose
@@ -54,19 +56,21 @@ def _matmul_vjp(c, g):
 
 
 MATMUL = register(OpDef(
-    "matmul", forward=_matmul_forward, vjp=_matmul_vjp, smooth=True,
-    infer=lambda a, b: Spec(a.dtype, _matmul_shapes(a.shape, b.shape))))
+    "matmul", forward=_matmul_forward, vjp=_matmul_vjp, smooth=True, attrs=ACTIVATION_ATTR,
+    optional_attrs=ACTIVATION_ATTR,
+    infer=lambda a, b, activation="none": Spec(a.dtype, _matmul_shapes(a.shape, b.shape))))
 
 
-def _linear_forward(xp, x, w, b=None):
+def _linear_forward(xp, x, w, b=None, activation="none"):
     if x.shape[-1] != w.shape[-1]:
         raise OpError("linear", f"input of shape {x.shape} has {x.shape[-1]} features but the weight "
                       f"{w.shape} expects {w.shape[-1]}")
     out = x @ w.T
-    return out if b is None else out + b
+    return apply_activation(activation, xp, out if b is None else out + b)
 
 
 def _linear_vjp(c, g):
+    check_unfused("linear", c.attrs)
     x, w, b = c.inputs
     from .reduction import sum as sum_
     from .shape import reshape
@@ -78,7 +82,7 @@ def _linear_vjp(c, g):
     return gx, gw, gb
 
 
-def _linear_infer(x, w, b=None):
+def _linear_infer(x, w, b=None, activation="none"):
     if x.shape[-1] != w.shape[-1] and isinstance(x.shape[-1], int) and isinstance(w.shape[-1], int):
         raise OpError("linear", f"input of shape {x.shape} has {x.shape[-1]} features but the weight "
                       f"{w.shape} expects {w.shape[-1]}")
@@ -86,7 +90,7 @@ def _linear_infer(x, w, b=None):
 
 
 LINEAR = register(OpDef("linear", forward=_linear_forward, vjp=_linear_vjp, infer=_linear_infer,
-                        smooth=True))
+                        smooth=True, attrs=ACTIVATION_ATTR, optional_attrs=ACTIVATION_ATTR))
 
 
 def matmul(input, other):

@@ -50,6 +50,7 @@ class OpDef:
     smooth: bool = False  # twice differentiable: second-order gradcheck applies
     needs_input_values: bool = True  # the VJP reads inputs (version-checked at backward)
     attrs: tuple = ()  # attribute names, in order (the IR verifier checks them)
+    optional_attrs: tuple = ()  # those of `attrs` a node may leave out (the forward's default applies)
     doc: str = ""
     extra: dict = field(default_factory=dict)
 

@@ -11,6 +11,7 @@ from .cse import eliminate_common_subexpressions
 from .dce import eliminate_dead_code
 from .fold_batchnorm import fold_batchnorm
 from .fuse import fuse_elementwise
+from .fuse_activation import fuse_activations
 from .inline import inline_calls
 from .shape_inference import infer_shapes
 from .simplify import simplify
@@ -24,6 +25,7 @@ DEFAULT_PIPELINE: list[tuple[str, Callable[[Graph], Graph]]] = [
     ("cse", eliminate_common_subexpressions),
     ("dce", eliminate_dead_code),
     ("infer_shapes", infer_shapes),
+    ("fuse_activation", fuse_activations),  # before `fuse`, which would group a lone activation
     ("fuse", fuse_elementwise),
 ]
 

@@ -2,8 +2,9 @@
  *
  * The group's sub-graph holds elementwise kernels. Elementwise ops commute with broadcasting,
  * so the group is computed tile by tile over its output's elements: each tile gathers
- * ESM_FUSED_TILE elements of every input (broadcast), runs every kernel of the group on those
- * short vectors (they stay in cache, in the node's scratch), and writes the tile of each output.
+ * ESM_FUSED_TILE elements of every broadcast input (an input of the group's shape is read in
+ * place), runs every kernel of the group on those short vectors (they stay in cache, in the
+ * node's scratch), and writes the tile of each output.
  * 0-d inputs (IR scalars) are passed as they are, so the kernels' weak-scalar dtype rules hold.
  * A group whose outputs differ in shape, or that holds anything but kernels and constants,
  * runs as an ordinary inline block instead (same results, one pass per op) - which is also how
@@ -158,16 +159,12 @@ esm_status esm_fused_prepare(esm_session *s, int32_t ni) {
     return st;
 }
 
-/* Copy `len` elements of source `t` (broadcast with `strides`) starting at group element
- * `start` into `dst`. */
+/* Copy `len` elements of the broadcast source `t` (`strides`) starting at group element `start`
+ * into `dst`. */
 static void gather(const esm_tensor *t, const int64_t *strides, int32_t ndim, const int64_t *shape, int64_t start, int64_t len,
                    unsigned char *dst) {
     size_t esize = esm_dtype_size(t->dtype);
     const unsigned char *src = t->data;
-    if (same_shape(t, ndim, shape)) {
-        memcpy(dst, src + (size_t)start * esize, (size_t)len * esize);
-        return;
-    }
     int64_t idx[ESM_MAX_DIMS], offset = 0, rest = start;
     for (int32_t d = ndim - 1; d >= 0; d--) {
         idx[d] = rest % shape[d];
@@ -201,8 +198,12 @@ esm_status esm_fused_run(esm_session *s, int32_t ni) {
         int64_t len = p->numel - start < ESM_FUSED_TILE ? p->numel - start : ESM_FUSED_TILE;
         for (int32_t k = 0; k < p->num_tiles; k++) p->tiles[k].shape[0] = len;
         for (int32_t i = 0; i < p->num_sources; i++) {
-            int32_t v = p->sources[i];
-            gather(&s->slots[v].t, p->source_strides + i * ESM_MAX_DIMS, p->ndim, p->shape, start, len, p->tiles[p->tile_of[v]].data);
+            const esm_tensor *t = &s->slots[p->sources[i]].t;
+            esm_tensor *tile = &p->tiles[p->tile_of[p->sources[i]]];
+            if (same_shape(t, p->ndim, p->shape)) /* not broadcast: the kernels read it in place */
+                tile->data = (unsigned char *)t->data + (size_t)start * esm_dtype_size(t->dtype);
+            else
+                gather(t, p->source_strides + i * ESM_MAX_DIMS, p->ndim, p->shape, start, len, tile->data);
         }
         for (int32_t k = 0; k < body->num_nodes; k++) {
             int32_t inner = body->nodes[k];

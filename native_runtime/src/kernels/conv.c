@@ -185,7 +185,9 @@ static void conv2d_f64(const conv_geom *g, const double *x, const double *w, con
 static esm_status conv2d_prepare(esm_node_ctx *ctx)
 {
     conv_geom g;
+    int act;
     ESM_TRY(plan_conv(ctx, &g, 0));
+    ESM_TRY(esm_attr_activation(ctx, &act)); /* validated here, applied after the conv in eval */
     if (ctx->inputs[0]->dtype == ESM_FLOAT32) ctx->scratch_bytes = conv2d_scratch(ctx, &g);
     return ESM_OK;
 }
@@ -194,11 +196,14 @@ static esm_status conv2d_eval(esm_node_ctx *ctx)
 {
     const esm_tensor *x = ctx->inputs[0], *w = ctx->inputs[1], *b = ctx->num_inputs > 2 ? ctx->inputs[2] : NULL;
     conv_geom g;
+    int act;
     ESM_TRY(plan_conv(ctx, &g, 0));
     if (x->dtype == ESM_FLOAT32)
         conv2d_f32(ctx, &g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data, ctx->scratch);
     else
         conv2d_f64(&g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data);
+    ESM_TRY(esm_attr_activation(ctx, &act));
+    esm_activation_apply(act, x->dtype, ctx->outputs[0]->data, esm_numel(ctx->outputs[0]));
     return ESM_OK;
 }
 

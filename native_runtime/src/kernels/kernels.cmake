@@ -35,8 +35,11 @@ if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
     list(REMOVE_ITEM ESM_KERNEL_SIZED ${ESM_KERNEL_DIR}/gemm.c)
     set_source_files_properties(${ESM_KERNEL_DIR}/gemm.c PROPERTIES COMPILE_OPTIONS "${ESM_KERNEL_OPTIONS}")
     if(CMAKE_C_COMPILER_ID STREQUAL "GNU" AND NOT CMAKE_BUILD_TYPE MATCHES "Debug|MinSizeRel")
-        # and no unwind tables: plain C kernels never unwind (ESM_SANITIZE builds keep frame pointers)
-        list(APPEND ESM_KERNEL_OPTIONS -O2 -fvect-cost-model=cheap -fno-asynchronous-unwind-tables)
+        # and no unwind tables: plain C kernels never unwind (ESM_SANITIZE builds keep frame pointers);
+        # no second, narrower vector copy of each loop for its tail (vect-epilogues-nomask): the
+        # last < 8 elements run scalar, and the math loops (vmath.h) are a third smaller
+        list(APPEND ESM_KERNEL_OPTIONS -O2 -fvect-cost-model=cheap -fno-asynchronous-unwind-tables
+             --param=vect-epilogues-nomask=0)
     endif()
     set_source_files_properties(${ESM_KERNEL_SIZED} PROPERTIES COMPILE_OPTIONS "${ESM_KERNEL_OPTIONS}")
 endif()

@@ -43,6 +43,15 @@ esm_status esm_attr_pair(esm_node_ctx *ctx, const char *name, int64_t dflt, int6
  * order, as eager/ops/conv.py) or of 2 (h, w: symmetric); zeros when absent. */
 esm_status esm_attr_padding(esm_node_ctx *ctx, const char *name, int64_t out[4]);
 
+/* A fused activation: the optional string attribute `activation` of linear, matmul and conv2d
+ * ("none" when absent; "relu", "gelu", "gelu_tanh", "silu", "sigmoid", "tanh"), which the node
+ * applies to its own output (jitscript's fuse_activation pass sets it). `*act` is 0 for none;
+ * an unknown name, or one without a loop for input 0's dtype, fails the node. */
+esm_status esm_attr_activation(esm_node_ctx *ctx, int *act);
+/* Apply activation `act` (from esm_attr_activation; 0: nothing) to n elements in place, with the
+ * same loops as the standalone op (unary.c). */
+void esm_activation_apply(int act, esm_dtype dtype, void *data, int64_t n);
+
 void esm_set_output(esm_tensor *out, esm_dtype dtype, int32_t ndim, const int64_t *shape);
 /* The broadcast of the present inputs' shapes into out (dtype left to the caller). */
 esm_status esm_broadcast_into(esm_node_ctx *ctx, int32_t first, int32_t count, esm_tensor *out);

@@ -1,6 +1,7 @@
 /* matmul.c - matmul (NumPy/PyTorch semantics: 1-d operands, broadcast batch dims) and
  * linear (x @ w.T + b). float32 runs on the packed SGEMM; float64 and integer products use
- * a plain triple loop (correct, not tuned: models export float32). */
+ * a plain triple loop (correct, not tuned: models export float32). Both apply an optional fused
+ * activation (kutil.h's esm_attr_activation) to each product's output. */
 #include "gemm.h"
 #include "kernels.h"
 #include "kutil.h"
@@ -23,9 +24,10 @@ NAIVE_MM(naive_f64, double)
 NAIVE_MM(naive_i32, int32_t)
 NAIVE_MM(naive_i64, int64_t)
 
-/* g's sizes and strides with the data pointers passed apart (they may be any dtype). */
+/* g's sizes and strides with the data pointers passed apart (they may be any dtype); then the
+ * fused activation `act` on this product's m x n result while it is still in cache. */
 static esm_status product(esm_node_ctx *ctx, esm_gemm *g, const void *a, const void *b, const void *bias, void *c,
-                          esm_dtype dtype)
+                          esm_dtype dtype, int act)
 {
     switch (dtype) {
     case ESM_FLOAT32:
@@ -34,13 +36,14 @@ static esm_status product(esm_node_ctx *ctx, esm_gemm *g, const void *a, const v
         g->c = (float *)c;
         g->bias = (const float *)bias;
         esm_sgemm_run(ctx, g, ctx->scratch);
-        return ESM_OK;
-    case ESM_FLOAT64: naive_f64(g, a, b, bias, c); return ESM_OK;
-    case ESM_INT32: naive_i32(g, a, b, bias, c); return ESM_OK;
-    case ESM_INT64: naive_i64(g, a, b, bias, c); return ESM_OK;
-    default: break;
+        break;
+    case ESM_FLOAT64: naive_f64(g, a, b, bias, c); break;
+    case ESM_INT32: naive_i32(g, a, b, bias, c); break;
+    case ESM_INT64: naive_i64(g, a, b, bias, c); break;
+    default: return esm_kernel_fail(ctx, ESM_ERR_UNSUPPORTED, "no kernel for dtype %s", esm_dtype_name(dtype));
     }
-    return esm_kernel_fail(ctx, ESM_ERR_UNSUPPORTED, "no kernel for dtype %s", esm_dtype_name(dtype));
+    esm_activation_apply(act, dtype, c, g->m * g->n);
+    return ESM_OK;
 }
 
 /* ---- matmul ---------------------------------------------------------------------------------- */
@@ -117,10 +120,12 @@ static esm_status matmul_prepare(esm_node_ctx *ctx)
 {
     mm_plan plan;
     int64_t rows;
+    int act;
     ESM_TRY(esm_check_arity(ctx, 2, 2));
     ESM_TRY(esm_check_dtype(ctx, 0, ESM_NUMERIC));
     ESM_TRY(esm_check_dtype(ctx, 1, ESM_NUMERIC));
     ESM_TRY(esm_check_same_dtype(ctx, 0));
+    ESM_TRY(esm_attr_activation(ctx, &act));
     ESM_TRY(plan_matmul(ctx, &plan));
     rows = plan.fold ? plan.n * batch_count(&plan) : plan.n;
     if (ctx->inputs[0]->dtype == ESM_FLOAT32) ctx->scratch_bytes = esm_sgemm_scratch_threads(ctx, rows, plan.m, plan.k);
@@ -134,8 +139,10 @@ static esm_status matmul_eval(esm_node_ctx *ctx)
     size_t elem = esm_dtype_size(a->dtype);
     int64_t index[ESM_MAX_DIMS] = {0}, a_off = 0, b_off = 0, c_off = 0, count;
     int32_t d;
+    int act;
     mm_plan plan;
     esm_gemm g = {0};
+    ESM_TRY(esm_attr_activation(ctx, &act));
     ESM_TRY(plan_matmul(ctx, &plan));
     count = batch_count(&plan);
     g.m = plan.fold ? plan.n * count : plan.n;
@@ -145,7 +152,7 @@ static esm_status matmul_eval(esm_node_ctx *ctx)
     if (plan.fold) count = 1;
     while (count-- > 0) {
         ESM_TRY(product(ctx, &g, (const char *)a->data + a_off * elem, (const char *)b->data + b_off * elem, NULL,
-                        (char *)out->data + c_off * elem, a->dtype));
+                        (char *)out->data + c_off * elem, a->dtype, act));
         c_off += g.m * g.n;
         for (d = plan.batch_ndim - 1; d >= 0; d--) { /* odometer over the batch */
             a_off += plan.a_step[d];
@@ -165,10 +172,12 @@ static esm_status linear_prepare(esm_node_ctx *ctx)
     const esm_tensor *x, *w, *b;
     esm_tensor *out = ctx->outputs[0];
     char sx[96], sw[96];
+    int act;
     ESM_TRY(esm_check_arity(ctx, 2, 3));
     ESM_TRY(esm_check_dtype(ctx, 0, ESM_NUMERIC));
     ESM_TRY(esm_check_dtype(ctx, 1, ESM_NUMERIC));
     ESM_TRY(esm_check_same_dtype(ctx, 0));
+    ESM_TRY(esm_attr_activation(ctx, &act));
     x = ctx->inputs[0], w = ctx->inputs[1], b = ctx->num_inputs > 2 ? ctx->inputs[2] : NULL;
     if (x->ndim < 1 || w->ndim != 2 || x->shape[x->ndim - 1] != w->shape[1])
         return esm_kernel_fail(ctx, ESM_ERR_SHAPE, "input %s does not match weight %s (out_features, in_features)",
@@ -187,11 +196,13 @@ static esm_status linear_eval(esm_node_ctx *ctx)
 {
     const esm_tensor *x = ctx->inputs[0], *w = ctx->inputs[1], *b = ctx->num_inputs > 2 ? ctx->inputs[2] : NULL;
     esm_gemm g = {0};
+    int act;
+    ESM_TRY(esm_attr_activation(ctx, &act));
     g.n = w->shape[0];
     g.k = w->shape[1];
     g.m = esm_numel(ctx->outputs[0]) / (g.n ? g.n : 1);
     g.a_rs = g.k, g.a_cs = 1, g.b_rs = 1, g.b_cs = g.k, g.ldc = g.n;
-    return product(ctx, &g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data, x->dtype);
+    return product(ctx, &g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data, x->dtype, act);
 }
 
 const esm_kernel esm_k_matmul = {"matmul", matmul_prepare, matmul_eval};

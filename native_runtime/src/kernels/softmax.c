@@ -37,25 +37,64 @@ static esm_status softmax_prepare(esm_node_ctx *ctx)
     return ESM_OK;
 }
 
+/* e^y in place over a whole buffer: float32 in the vmath.h loop widened per CPU (AVX2 when
+ * present), float64 through libm. */
+ESM_VEC_FN(exp_all_f32, (float *restrict ys, int64_t n), (ys, n), {
+    int64_t i;
+    for (i = 0; i < n; i++) ys[i] = esm_expf(ys[i]);
+})
+static void exp_all_f64(double *ys, int64_t n)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) ys[i] = exp(ys[i]);
+}
+
+/* The sum of a row of stride s: 8 partial sums (no reassociation needed to vectorize). */
+#define ROW_SUM(NAME, T)                                        \
+    static T NAME(const T *ys, int64_t length, int64_t s)       \
+    {                                                           \
+        T part[8] = {0, 0, 0, 0, 0, 0, 0, 0}, total = 0;        \
+        int64_t k;                                              \
+        int l;                                                  \
+        for (k = 0; k + 8 <= length; k += 8)                    \
+            for (l = 0; l < 8; l++) part[l] += ys[(k + l) * s]; \
+        for (; k < length; k++) total += ys[k * s];             \
+        for (l = 0; l < 8; l++) total += part[l];               \
+        return total;                                           \
+    }
+ROW_SUM(row_sum_f32, float)
+ROW_SUM(row_sum_f64, double)
+
 /* Every lane: softmax (log_form 0) or log_softmax (1). A last-dim softmax (inner == 1) runs
- * on contiguous rows, which vectorize; other dims walk lanes with stride `inner`. */
-#define SOFTMAX_LANES(NAME, T, EXP, LOG)                                                      \
+ * on contiguous rows in three passes over the whole tensor - x - max per row, one exp loop
+ * over everything (rows are often shorter than a vector: attention's are 6-64 long), then
+ * sum and scale per row; other dims and log_softmax walk lanes with stride `inner`. */
+#define SOFTMAX_LANES(NAME, T, EXP, LOG, EXP_ALL, ROW_SUM)                                    \
+    static void NAME##_contiguous(const lanes *l, const T *x, T *y)                          \
+    {                                                                                        \
+        int64_t o, k, length = l->length;                                                    \
+        for (o = 0; o < l->outer; o++) {                                                     \
+            const T *xs = x + o * length;                                                    \
+            T top = xs[0], *ys = y + o * length;                                             \
+            for (k = 1; k < length; k++)                                                     \
+                if (xs[k] > top || xs[k] != xs[k]) top = xs[k];                              \
+            for (k = 0; k < length; k++) ys[k] = xs[k] - top;                                \
+        }                                                                                    \
+        EXP_ALL(y, l->outer * length);                                                       \
+        for (o = 0; o < l->outer; o++) {                                                     \
+            T *ys = y + o * length, inv = (T)1 / ROW_SUM(ys, length, 1);                        \
+            for (k = 0; k < length; k++) ys[k] *= inv;                                       \
+        }                                                                                    \
+    }                                                                                        \
     static void NAME##_row(const T *restrict xs, T *restrict ys, int64_t length, int64_t s,  \
                            int log_form)                                                     \
     {                                                                                        \
         int64_t k;                                                                           \
-        T top = xs[0], part[8] = {0, 0, 0, 0, 0, 0, 0, 0}, total = 0;                        \
+        T top = xs[0], total;                                                                \
         for (k = 1; k < length; k++)                                                         \
             if (xs[k * s] > top || xs[k * s] != xs[k * s]) top = xs[k * s];                  \
-        /* the exponentials go through ys (a vector loop), then 8 partial sums (no           \
-         * reassociation needed to vectorize) */                                             \
         for (k = 0; k < length; k++) ys[k * s] = EXP(xs[k * s] - top);                       \
-        for (k = 0; k + 8 <= length; k += 8) {                                               \
-            int l;                                                                           \
-            for (l = 0; l < 8; l++) part[l] += ys[(k + l) * s];                              \
-        }                                                                                    \
-        for (; k < length; k++) total += ys[k * s];                                          \
-        for (k = 0; k < 8; k++) total += part[k];                                            \
+        total = ROW_SUM(ys, length, s);                                                      \
         if (log_form) {                                                                      \
             T shift = top + LOG(total);                                                      \
             for (k = 0; k < length; k++) ys[k * s] = xs[k * s] - shift;                     \
@@ -67,6 +106,10 @@ static esm_status softmax_prepare(esm_node_ctx *ctx)
     static void NAME(const lanes *l, const T *x, T *y, int log_form)                         \
     {                                                                                        \
         int64_t o, i, s = l->inner;                                                          \
+        if (s == 1 && !log_form && l->length > 0) {                                          \
+            NAME##_contiguous(l, x, y);                                                      \
+            return;                                                                          \
+        }                                                                                    \
         for (o = 0; o < l->outer; o++)                                                       \
             for (i = 0; i < s; i++) {                                                        \
                 int64_t at = o * l->length * s + i;                                          \
@@ -74,8 +117,8 @@ static esm_status softmax_prepare(esm_node_ctx *ctx)
                 else NAME##_row(x + at, y + at, l->length, s, log_form);                     \
             }                                                                                \
     }
-SOFTMAX_LANES(softmax_f32, float, esm_expf, logf)
-SOFTMAX_LANES(softmax_f64, double, exp, log)
+SOFTMAX_LANES(softmax_f32, float, esm_expf, logf, exp_all_f32, row_sum_f32)
+SOFTMAX_LANES(softmax_f64, double, exp, log, exp_all_f64, row_sum_f64)
 
 static esm_status run(esm_node_ctx *ctx, int log_form)
 {

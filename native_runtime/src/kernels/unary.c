@@ -43,6 +43,26 @@ typedef esm_status (*params_fn)(esm_node_ctx *ctx, uparams *p);
     UNARY_LOOP(NAME##_f64, double, double, EXPR_F64) \
     static const unary_fn NAME##_loops[5] = {NAME##_f32, NAME##_f64, NULL, NULL, NULL};
 
+/* The activations (which models run on whole layers): as FLOAT_LOOPS2, with the float32 loop
+ * also compiled for wider vectors and picked by the CPU (vmath.h's ESM_VEC_FN). */
+#define VEC_LOOP(NAME, EXPR)                                                                        \
+    ESM_VEC_FN(NAME##_rows, (const float *restrict xs, float *restrict ys, int64_t n), (xs, ys, n), { \
+        int64_t i;                                                                                  \
+        for (i = 0; i < n; i++) {                                                                   \
+            float x = xs[i];                                                                        \
+            ys[i] = EXPR;                                                                           \
+        }                                                                                           \
+    })                                                                                              \
+    static void NAME(const void *in, void *out, int64_t n, const uparams *p)                        \
+    {                                                                                               \
+        (void)p;                                                                                    \
+        NAME##_rows((const float *)in, (float *)out, n);                                            \
+    }
+#define ACTIVATION_LOOPS(NAME, EXPR_F32, EXPR_F64)   \
+    VEC_LOOP(NAME##_f32, EXPR_F32)                   \
+    UNARY_LOOP(NAME##_f64, double, double, EXPR_F64) \
+    static const unary_fn NAME##_loops[5] = {NAME##_f32, NAME##_f64, NULL, NULL, NULL};
+
 #define NUMERIC_LOOPS(NAME, EXPR)                   \
     UNARY_LOOP(NAME##_f32, float, float, EXPR)      \
     UNARY_LOOP(NAME##_f64, double, double, EXPR)    \
@@ -75,15 +95,19 @@ FLOAT_LOOPS(sqrt, sqrt(x))
 FLOAT_LOOPS(rsqrt, (elem)1 / sqrt(x))
 FLOAT_LOOPS(sin, sin(x))
 FLOAT_LOOPS(cos, cos(x))
-FLOAT_LOOPS2(tanh, esm_tanhf(x), tanh(x))
+ACTIVATION_LOOPS(tanh, esm_tanhf(x), tanh(x))
 /* float64: exp of a non-positive argument only, so large |x| cannot overflow */
-FLOAT_LOOPS2(sigmoid, esm_sigmoidf(x), x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)))
-FLOAT_LOOPS2(silu, x * esm_sigmoidf(x), x >= 0 ? x / (1 + exp(-x)) : x * exp(x) / (1 + exp(x)))
+ACTIVATION_LOOPS(sigmoid, esm_sigmoidf(x), x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)))
+ACTIVATION_LOOPS(silu, x * esm_sigmoidf(x), x >= 0 ? x / (1 + exp(-x)) : x * exp(x) / (1 + exp(x)))
 FLOAT_LOOPS2(erf, esm_erff(x), erf(x))
-FLOAT_LOOPS2(gelu, p->mode ? 0.5f * x * (1.0f + esm_tanhf((float)SQRT_2_OVER_PI * (x + 0.044715f * x * x * x)))
-                           : 0.5f * x * (1.0f + esm_erff(x * (float)SQRT1_2)),
-             p->mode ? 0.5 * x * (1 + tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
-                     : 0.5 * x * (1 + erf(x * SQRT1_2)))
+ACTIVATION_LOOPS(gelu_erf, 0.5f * x * (1.0f + esm_erff(x * (float)SQRT1_2)), 0.5 * x * (1 + erf(x * SQRT1_2)))
+ACTIVATION_LOOPS(gelu_tanh, 0.5f * x * (1.0f + esm_tanhf((float)SQRT_2_OVER_PI * (x + 0.044715f * x * x * x))),
+             0.5 * x * (1 + tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))))
+/* The mode picks a loop once per call: a select inside one loop computed both forms (2x work). */
+static const unary_fn *gelu_table(int mode) { return mode ? gelu_tanh_loops : gelu_erf_loops; }
+static void gelu_f32(const void *in, void *out, int64_t n, const uparams *p) { gelu_table(p->mode)[0](in, out, n, p); }
+static void gelu_f64(const void *in, void *out, int64_t n, const uparams *p) { gelu_table(p->mode)[1](in, out, n, p); }
+static const unary_fn gelu_loops[5] = {gelu_f32, gelu_f64, NULL, NULL, NULL};
 FLOAT_LOOPS(softplus, x * (elem)p->a > (elem)p->b
                           ? x
                           : (fmax(x * (elem)p->a, (elem)0) + log1p(exp(-fabs(x * (elem)p->a)))) / (elem)p->a)
@@ -129,6 +153,41 @@ static esm_status gelu_params(esm_node_ctx *ctx, uparams *p)
                                approximate);
     p->mode = strcmp(approximate, "tanh") == 0;
     return ESM_OK;
+}
+
+/* ---- fused activations (kutil.h) ------------------------------------------------------------ */
+static const struct activation {
+    const char *name;
+    const unary_fn *loops;
+    int mode; /* uparams.mode: gelu's tanh form */
+} ACTIVATIONS[] = {{"relu", relu_loops, 0},       {"gelu", gelu_loops, 0},       {"gelu_tanh", gelu_loops, 1},
+                   {"silu", silu_loops, 0},       {"sigmoid", sigmoid_loops, 0}, {"tanh", tanh_loops, 0}};
+#define NUM_ACTIVATIONS (int)(sizeof ACTIVATIONS / sizeof ACTIVATIONS[0])
+
+esm_status esm_attr_activation(esm_node_ctx *ctx, int *act)
+{
+    const char *name;
+    int i;
+    ESM_TRY(esm_attr_string(ctx, "activation", "none", &name));
+    *act = 0;
+    if (strcmp(name, "none") == 0) return ESM_OK;
+    for (i = 0; i < NUM_ACTIVATIONS; i++)
+        if (strcmp(name, ACTIVATIONS[i].name) == 0) {
+            if (!ACTIVATIONS[i].loops[ctx->inputs[0]->dtype])
+                return esm_kernel_fail(ctx, ESM_ERR_UNSUPPORTED, "activation '%s' on %s", name,
+                                       esm_dtype_name(ctx->inputs[0]->dtype));
+            *act = i + 1;
+            return ESM_OK;
+        }
+    return esm_kernel_fail(ctx, ESM_ERR_UNSUPPORTED, "unknown activation '%s'", name);
+}
+
+void esm_activation_apply(int act, esm_dtype dtype, void *data, int64_t n)
+{
+    uparams p = {0, 0, 0};
+    if (act <= 0 || act > NUM_ACTIVATIONS) return;
+    p.mode = ACTIVATIONS[act - 1].mode;
+    ACTIVATIONS[act - 1].loops[dtype](data, data, n, &p);
 }
 
 /* ---- prepare / eval -------------------------------------------------------------------------- */
