@@ -2,9 +2,10 @@
  *
  * Attributes (eager/ops/conv.py): stride and dilation (h, w); padding (top, left, bottom,
  * right); groups; conv_transpose2d also output_padding (h, w).
- * float32: conv2d is im2col into scratch + one SGEMM per (image, group), with the 1x1 /
- * stride-1 / unpadded case reading the input in place; conv_transpose2d is one SGEMM per
- * (image, group) into columns + col2im. float64 runs a direct loop (correct, not tuned). */
+ * float32: conv2d is one SGEMM per group over the whole batch (esm_sgemm_gen_run), its B operand
+ * gathered straight into the packed panels through an im2col offset map built once per eval,
+ * and its tiles stored image by image; conv_transpose2d is one SGEMM per (image, group) into
+ * columns + col2im. float64 runs a direct loop (correct, not tuned). */
 #include <math.h>
 #include <string.h>
 
@@ -102,60 +103,88 @@ static esm_status plan_conv(esm_node_ctx *ctx, conv_geom *g, int transposed)
     return ESM_OK;
 }
 
-static int pointwise(const conv_geom *g)
-{
-    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && !(g->pt | g->pb | g->pl | g->pr);
-}
-
 /* ---- conv2d ---------------------------------------------------------------------------------- */
-/* cols[(c * kh + i) * kw + j][oy * ow + ox] = x[c][oy*sh - pt + i*dh][ox*sw - pl + j*dw] (0 outside). */
-static void im2col(const float *x, const conv_geom *g, float *cols)
+/* The im2col map of one image (group), the same for every image: off[(c * kh + i) * kw + j][oy *
+ * ow + ox] is where x[c][oy*sh - pt + i*dh][ox*sw - pl + j*dw] lies, -1 in the padding. Built
+ * once per eval, it turns im2col of the whole batch into a branch-free gather. */
+static void im2col_offsets(const conv_geom *g, int32_t *off)
 {
     int64_t c, i, j, oy, ox;
     for (c = 0; c < g->cg; c++)
         for (i = 0; i < g->kh; i++)
-            for (j = 0; j < g->kw; j++) {
-                float *dst = cols + ((c * g->kh + i) * g->kw + j) * g->oh * g->ow;
-                for (oy = 0; oy < g->oh; oy++, dst += g->ow) {
+            for (j = 0; j < g->kw; j++)
+                for (oy = 0; oy < g->oh; oy++) {
                     int64_t iy = oy * g->sh - g->pt + i * g->dh, x0 = j * g->dw - g->pl;
-                    const float *src = x + (c * g->h + iy) * g->w;
-                    if (iy < 0 || iy >= g->h) {
-                        memset(dst, 0, (size_t)g->ow * sizeof(float));
-                        continue;
-                    }
-                    for (ox = 0; ox < g->ow; ox++) {
+                    for (ox = 0; ox < g->ow; ox++, off++) {
                         int64_t ix = x0 + ox * g->sw;
-                        dst[ox] = ix >= 0 && ix < g->w ? src[ix] : 0.0f;
+                        *off = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? (int32_t)((c * g->h + iy) * g->w + ix) : -1;
                     }
                 }
+}
+
+typedef struct im2col_src {
+    const float *x;      /* first image, at the group's first channel */
+    int64_t image_stride; /* floats from one image to the next */
+    int64_t plane;       /* output pixels per image */
+    const int32_t *off;  /* im2col_offsets */
+} im2col_src;
+
+/* esm_pack_b_fn: columns j of B are output pixels of the batch (image j / plane). */
+static void im2col_panels(const void *arg, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float *out)
+{
+    const im2col_src *src = (const im2col_src *)arg;
+    int64_t jr, p;
+    for (jr = 0; jr < nc; jr += nr, out += kc * nr) {
+        int cols = (int)(nc - jr < nr ? nc - jr : nr), c0, t;
+        for (c0 = 0; c0 < cols;) {
+            int64_t j = j0 + jr + c0, image = j / src->plane, q = j - image * src->plane;
+            int run = (int)(src->plane - q < cols - c0 ? src->plane - q : cols - c0);
+            const float *x = src->x + image * src->image_stride;
+            for (p = 0; p < kc; p++) {
+                const int32_t *o = src->off + (p0 + p) * src->plane + q;
+                float *d = out + p * nr + c0;
+                for (t = 0; t < run; t++) {
+                    float v = x[o[t] < 0 ? 0 : o[t]]; /* always a valid load: no branch */
+                    d[t] = o[t] < 0 ? 0.0f : v;
+                }
             }
+            c0 += run;
+        }
+        for (p = 0; p < kc && cols < nr; p++)
+            for (t = cols; t < nr; t++) out[p * nr + t] = 0.0f;
+    }
+}
+
+static size_t offsets_bytes(const conv_geom *g)
+{
+    return ALIGN64((size_t)(g->cg * g->kh * g->kw * g->oh * g->ow) * sizeof(int32_t));
 }
 
 static size_t conv2d_scratch(const esm_node_ctx *ctx, const conv_geom *g)
 {
-    size_t cols = pointwise(g) ? 0 : (size_t)(g->cg * g->kh * g->kw * g->oh * g->ow) * sizeof(float);
-    return ALIGN64(cols) + esm_sgemm_scratch_threads(ctx, g->og, g->oh * g->ow, g->cg * g->kh * g->kw);
+    return offsets_bytes(g) + esm_sgemm_gen_scratch(ctx, g->og, g->n * g->oh * g->ow, g->cg * g->kh * g->kw);
 }
 
+/* One GEMM per group over the whole batch: W_g (og x K) @ im2col (K x N*plane), written image by
+ * image into y (N, O, oh, ow). */
 static void conv2d_f32(const esm_node_ctx *ctx, const conv_geom *g, const float *x, const float *w, const float *b, float *y, void *scratch)
 {
-    float *cols = (float *)scratch;
-    void *gemm_scratch = (char *)scratch + ALIGN64(pointwise(g) ? 0 : (size_t)(g->cg * g->kh * g->kw * g->oh * g->ow) * sizeof(float));
-    int64_t n, grp, k = g->cg * g->kh * g->kw, plane = g->oh * g->ow;
-    esm_gemm mm;
-    memset(&mm, 0, sizeof mm);
-    mm.m = g->og, mm.n = plane, mm.k = k;
-    mm.a_rs = k, mm.a_cs = 1, mm.b_rs = plane, mm.b_cs = 1, mm.ldc = plane, mm.bias_per_row = 1;
-    for (n = 0; n < g->n; n++)
-        for (grp = 0; grp < g->groups; grp++) {
-            const float *xg = x + (n * g->c + grp * g->cg) * g->h * g->w;
-            if (!pointwise(g)) im2col(xg, g, cols);
-            mm.a = w + grp * g->og * k;
-            mm.b = pointwise(g) ? xg : cols;
-            mm.c = y + (n * g->o + grp * g->og) * plane;
-            mm.bias = b ? b + grp * g->og : NULL;
-            esm_sgemm_run(ctx, &mm, gemm_scratch);
-        }
+    int32_t *off = (int32_t *)scratch;
+    int64_t grp, k = g->cg * g->kh * g->kw, plane = g->oh * g->ow;
+    im2col_src src;
+    esm_gemm_gen mm;
+    im2col_offsets(g, off);
+    src.image_stride = g->c * g->h * g->w, src.plane = plane, src.off = off;
+    mm.m = g->og, mm.n = g->n * plane, mm.k = k, mm.a_rs = k;
+    mm.pack_b = im2col_panels, mm.pack_arg = &src;
+    mm.ldc = plane, mm.seg = plane, mm.seg_stride = g->o * plane;
+    for (grp = 0; grp < g->groups; grp++) {
+        src.x = x + grp * g->cg * g->h * g->w;
+        mm.a = w + grp * g->og * k;
+        mm.c = y + grp * g->og * plane;
+        mm.bias = b ? b + grp * g->og : NULL;
+        esm_sgemm_gen_run(ctx, &mm, (char *)scratch + offsets_bytes(g));
+    }
 }
 
 static void conv2d_f64(const conv_geom *g, const double *x, const double *w, const double *b, double *y)
@@ -186,7 +215,11 @@ static esm_status conv2d_prepare(esm_node_ctx *ctx)
 {
     conv_geom g;
     ESM_TRY(plan_conv(ctx, &g, 0));
-    if (ctx->inputs[0]->dtype == ESM_FLOAT32) ctx->scratch_bytes = conv2d_scratch(ctx, &g);
+    if (ctx->inputs[0]->dtype != ESM_FLOAT32) return ESM_OK;
+    if (g.cg * g.h * g.w > INT32_MAX) /* im2col_offsets are int32 */
+        return esm_kernel_fail(ctx, ESM_ERR_UNSUPPORTED, "a float32 image group of %lld elements is beyond 2^31",
+                               (long long)(g.cg * g.h * g.w));
+    ctx->scratch_bytes = conv2d_scratch(ctx, &g);
     return ESM_OK;
 }
 
