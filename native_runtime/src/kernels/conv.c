@@ -3,8 +3,8 @@
  * Attributes (eager/ops/conv.py): stride and dilation (h, w); padding (top, left, bottom,
  * right); groups; conv_transpose2d also output_padding (h, w).
  * float32: conv2d is one SGEMM per group over the whole batch (esm_sgemm_gen_run), its B operand
- * gathered straight into the packed panels through an im2col offset map built once per eval,
- * and its tiles stored image by image; conv_transpose2d is one SGEMM per (image, group) into
+ * (im2col) read straight into the packed panels from a zero-padded copy of the input, and its
+ * tiles stored image by image; conv_transpose2d is one SGEMM per (image, group) into
  * columns + col2im. float64 runs a direct loop (correct, not tuned). */
 #include <math.h>
 #include <string.h>
@@ -54,7 +54,8 @@ static esm_status check_sizes(esm_node_ctx *ctx, const conv_geom *g, int transpo
     }
     if (fabs(oh) > limit || fabs(ow) > limit || (double)g->n * g->o * oh * ow > limit ||
         (double)g->c * g->kh * g->kw * oh * ow > limit || (double)g->o * g->kh * g->kw * g->h * g->w > limit ||
-        (double)g->dh * g->kh > limit || (double)g->dw * g->kw > limit)
+        (double)g->dh * g->kh > limit || (double)g->dw * g->kw > limit ||
+        (double)g->n * g->c * ((double)g->h + g->pt + g->pb) * ((double)g->w + g->pl + g->pr) > limit)
         return esm_kernel_fail(ctx, ESM_ERR_SHAPE, "the geometry (stride, padding, dilation) gives sizes beyond 2^56 elements");
     return ESM_OK;
 }
@@ -104,30 +105,54 @@ static esm_status plan_conv(esm_node_ctx *ctx, conv_geom *g, int transposed)
 }
 
 /* ---- conv2d ---------------------------------------------------------------------------------- */
-/* The im2col map of one image (group), the same for every image: off[(c * kh + i) * kw + j][oy *
- * ow + ox] is where x[c][oy*sh - pt + i*dh][ox*sw - pl + j*dw] lies, -1 in the padding. Built
- * once per eval, it turns im2col of the whole batch into a branch-free gather. */
-static void im2col_offsets(const conv_geom *g, int32_t *off)
+/* With the padding made explicit (a zero-bordered copy of the input), every im2col row of one
+ * output row is a plain strided read: B[(c * kh + i) * kw + j][oy * ow + ox] =
+ * xp[c][oy*sh + i*dh][ox*sw + j*dw], so im2col has no bounds tests at all. */
+static int64_t padded_h(const conv_geom *g) { return g->h + g->pt + g->pb; }
+static int64_t padded_w(const conv_geom *g) { return g->w + g->pl + g->pr; }
+static int has_padding(const conv_geom *g) { return (g->pt | g->pb | g->pl | g->pr) != 0; }
+
+/* x (N, C, H, W) into xp (N, C, hp, wp): rows and columns outside x are zeros (a negative padding
+ * crops). */
+static void pad_input(const conv_geom *g, const float *x, float *xp)
 {
-    int64_t c, i, j, oy, ox;
-    for (c = 0; c < g->cg; c++)
-        for (i = 0; i < g->kh; i++)
-            for (j = 0; j < g->kw; j++)
-                for (oy = 0; oy < g->oh; oy++) {
-                    int64_t iy = oy * g->sh - g->pt + i * g->dh, x0 = j * g->dw - g->pl;
-                    for (ox = 0; ox < g->ow; ox++, off++) {
-                        int64_t ix = x0 + ox * g->sw;
-                        *off = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? (int32_t)((c * g->h + iy) * g->w + ix) : -1;
-                    }
-                }
+    int64_t hp = padded_h(g), wp = padded_w(g), plane, yp, t;
+    int64_t lo = g->pl > 0 ? g->pl : 0, hi = g->w + g->pl < wp ? g->w + g->pl : wp; /* xp columns inside x */
+    for (plane = 0; plane < g->n * g->c; plane++, x += g->h * g->w)
+        for (yp = 0; yp < hp; yp++, xp += wp) {
+            int64_t iy = yp - g->pt;
+            if (iy < 0 || iy >= g->h || lo >= hi) {
+                memset(xp, 0, (size_t)wp * sizeof(float));
+                continue;
+            }
+            for (t = 0; t < lo; t++) xp[t] = 0.0f;
+            memcpy(xp + lo, x + iy * g->w + lo - g->pl, (size_t)(hi - lo) * sizeof(float));
+            for (t = hi; t < wp; t++) xp[t] = 0.0f;
+        }
 }
 
 typedef struct im2col_src {
-    const float *x;      /* first image, at the group's first channel */
-    int64_t image_stride; /* floats from one image to the next */
-    int64_t plane;       /* output pixels per image */
-    const int32_t *off;  /* im2col_offsets */
+    const float *x;                /* first (padded) image, at the group's first channel */
+    int64_t image_stride;          /* floats from one image to the next */
+    int64_t plane, ow, row_stride, sw; /* output pixels per image, output width; input row step per output row, column step */
+    const int64_t *tap;            /* per row p of B: (c * hp + i * dh) * wp + j * dw */
 } im2col_src;
+
+/* B[p][q .. q+run) of one image: output rows of ow pixels, each a strided read of the input. */
+static void im2col_run(const im2col_src *src, const float *x, int64_t q, int run, float *d)
+{
+    int64_t oy = q / src->ow, ox = q - oy * src->ow, u;
+    int t = 0;
+    while (t < run) {
+        int len = (int)(src->ow - ox < run - t ? src->ow - ox : run - t);
+        const float *s = x + oy * src->row_stride + ox * src->sw;
+        if (src->sw == 1)
+            for (u = 0; u < len; u++) d[t + u] = s[u];
+        else
+            for (u = 0; u < len; u++) d[t + u] = s[u * src->sw];
+        t += len, oy++, ox = 0;
+    }
+}
 
 /* esm_pack_b_fn: columns j of B are output pixels of the batch (image j / plane). */
 static void im2col_panels(const void *arg, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float *out)
@@ -140,14 +165,7 @@ static void im2col_panels(const void *arg, int64_t p0, int64_t kc, int64_t j0, i
             int64_t j = j0 + jr + c0, image = j / src->plane, q = j - image * src->plane;
             int run = (int)(src->plane - q < cols - c0 ? src->plane - q : cols - c0);
             const float *x = src->x + image * src->image_stride;
-            for (p = 0; p < kc; p++) {
-                const int32_t *o = src->off + (p0 + p) * src->plane + q;
-                float *d = out + p * nr + c0;
-                for (t = 0; t < run; t++) {
-                    float v = x[o[t] < 0 ? 0 : o[t]]; /* always a valid load: no branch */
-                    d[t] = o[t] < 0 ? 0.0f : v;
-                }
-            }
+            for (p = 0; p < kc; p++) im2col_run(src, x + src->tap[p0 + p], q, run, out + p * nr + c0);
             c0 += run;
         }
         for (p = 0; p < kc && cols < nr; p++)
@@ -155,35 +173,43 @@ static void im2col_panels(const void *arg, int64_t p0, int64_t kc, int64_t j0, i
     }
 }
 
-static size_t offsets_bytes(const conv_geom *g)
+/* Scratch: the padded input (none without padding), the tap offsets, the GEMM's. */
+static size_t padded_bytes(const conv_geom *g)
 {
-    return ALIGN64((size_t)(g->cg * g->kh * g->kw * g->oh * g->ow) * sizeof(int32_t));
+    return has_padding(g) ? ALIGN64((size_t)(g->n * g->c * padded_h(g) * padded_w(g)) * sizeof(float)) : 0;
 }
+
+static size_t taps_bytes(const conv_geom *g) { return ALIGN64((size_t)(g->cg * g->kh * g->kw) * sizeof(int64_t)); }
 
 static size_t conv2d_scratch(const esm_node_ctx *ctx, const conv_geom *g)
 {
-    return offsets_bytes(g) + esm_sgemm_gen_scratch(ctx, g->og, g->n * g->oh * g->ow, g->cg * g->kh * g->kw);
+    return padded_bytes(g) + taps_bytes(g) + esm_sgemm_gen_scratch(ctx, g->og, g->n * g->oh * g->ow, g->cg * g->kh * g->kw);
 }
 
 /* One GEMM per group over the whole batch: W_g (og x K) @ im2col (K x N*plane), written image by
  * image into y (N, O, oh, ow). */
 static void conv2d_f32(const esm_node_ctx *ctx, const conv_geom *g, const float *x, const float *w, const float *b, float *y, void *scratch)
 {
-    int32_t *off = (int32_t *)scratch;
-    int64_t grp, k = g->cg * g->kh * g->kw, plane = g->oh * g->ow;
+    int64_t hp = padded_h(g), wp = padded_w(g), grp, c, i, j, k = g->cg * g->kh * g->kw, plane = g->oh * g->ow;
+    float *xp = (float *)scratch;
+    int64_t *tap = (int64_t *)((char *)scratch + padded_bytes(g));
     im2col_src src;
     esm_gemm_gen mm;
-    im2col_offsets(g, off);
-    src.image_stride = g->c * g->h * g->w, src.plane = plane, src.off = off;
+    if (has_padding(g)) pad_input(g, x, xp);
+    for (c = 0; c < g->cg; c++)
+        for (i = 0; i < g->kh; i++)
+            for (j = 0; j < g->kw; j++) tap[(c * g->kh + i) * g->kw + j] = (c * hp + i * g->dh) * wp + j * g->dw;
+    src.image_stride = g->c * hp * wp, src.plane = plane, src.ow = g->ow, src.row_stride = g->sh * wp, src.sw = g->sw;
+    src.tap = tap;
     mm.m = g->og, mm.n = g->n * plane, mm.k = k, mm.a_rs = k;
     mm.pack_b = im2col_panels, mm.pack_arg = &src;
     mm.ldc = plane, mm.seg = plane, mm.seg_stride = g->o * plane;
     for (grp = 0; grp < g->groups; grp++) {
-        src.x = x + grp * g->cg * g->h * g->w;
+        src.x = (has_padding(g) ? xp : x) + grp * g->cg * hp * wp;
         mm.a = w + grp * g->og * k;
         mm.c = y + grp * g->og * plane;
         mm.bias = b ? b + grp * g->og : NULL;
-        esm_sgemm_gen_run(ctx, &mm, (char *)scratch + offsets_bytes(g));
+        esm_sgemm_gen_run(ctx, &mm, (char *)scratch + padded_bytes(g) + taps_bytes(g));
     }
 }
 
@@ -216,9 +242,6 @@ static esm_status conv2d_prepare(esm_node_ctx *ctx)
     conv_geom g;
     ESM_TRY(plan_conv(ctx, &g, 0));
     if (ctx->inputs[0]->dtype != ESM_FLOAT32) return ESM_OK;
-    if (g.cg * g.h * g.w > INT32_MAX) /* im2col_offsets are int32 */
-        return esm_kernel_fail(ctx, ESM_ERR_UNSUPPORTED, "a float32 image group of %lld elements is beyond 2^31",
-                               (long long)(g.cg * g.h * g.w));
     ctx->scratch_bytes = conv2d_scratch(ctx, &g);
     return ESM_OK;
 }
