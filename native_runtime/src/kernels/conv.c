@@ -138,18 +138,19 @@ typedef struct im2col_src {
     const int64_t *tap;            /* per row p of B: (c * hp + i * dh) * wp + j * dw */
 } im2col_src;
 
-/* B[p][q .. q+run) of one image: output rows of ow pixels, each a strided read of the input. */
-static void im2col_run(const im2col_src *src, const float *x, int64_t q, int run, float *d)
+/* B[p][q .. q+run) of one image, q = oy * ow + ox: output rows of ow pixels, each a strided read
+ * of the input. */
+static void im2col_run(const im2col_src *src, const float *x, int64_t oy, int64_t ox, int run, float *d)
 {
-    int64_t oy = q / src->ow, ox = q - oy * src->ow, u;
+    int64_t u;
     int t = 0;
     while (t < run) {
         int len = (int)(src->ow - ox < run - t ? src->ow - ox : run - t);
         const float *s = x + oy * src->row_stride + ox * src->sw;
-        if (src->sw == 1)
-            for (u = 0; u < len; u++) d[t + u] = s[u];
-        else
-            for (u = 0; u < len; u++) d[t + u] = s[u * src->sw];
+        u = 0;
+        if (src->sw == 1) /* rows are short (4-32): 4-float blocks, not a vectorized loop's prologue */
+            for (; u + 4 <= len; u += 4) memcpy(d + t + u, s + u, 4 * sizeof(float));
+        for (; u < len; u++) d[t + u] = s[u * src->sw];
         t += len, oy++, ox = 0;
     }
 }
@@ -165,7 +166,8 @@ static void im2col_panels(const void *arg, int64_t p0, int64_t kc, int64_t j0, i
             int64_t j = j0 + jr + c0, image = j / src->plane, q = j - image * src->plane;
             int run = (int)(src->plane - q < cols - c0 ? src->plane - q : cols - c0);
             const float *x = src->x + image * src->image_stride;
-            for (p = 0; p < kc; p++) im2col_run(src, x + src->tap[p0 + p], q, run, out + p * nr + c0);
+            int64_t oy = q / src->ow, ox = q - oy * src->ow;
+            for (p = 0; p < kc; p++) im2col_run(src, x + src->tap[p0 + p], oy, ox, run, out + p * nr + c0);
             c0 += run;
         }
         for (p = 0; p < kc && cols < nr; p++)
