@@ -486,34 +486,56 @@ size_t esm_sgemm_gen_scratch(const esm_node_ctx *ctx, int64_t m, int64_t n, int6
     return most + 64;
 }
 
-/* C tile rows [i0, i0+rows) x columns [j0, j0+cols) from `tile` (row length nr) into the
- * segmented C; the bias goes in with the last k slice. */
-static void gen_store(const esm_gemm_gen *g, const float *tile, int nr, int64_t i0, int64_t j0, int rows, int cols,
+/* Column j of C: segment s, column q in it (tiles walk the columns in order with gen_advance,
+ * no division per tile). */
+typedef struct gen_pos {
+    int64_t s, q;
+} gen_pos;
+
+static gen_pos gen_locate(const esm_gemm_gen *g, int64_t j)
+{
+    gen_pos p;
+    p.s = j / g->seg, p.q = j - p.s * g->seg;
+    return p;
+}
+
+static gen_pos gen_advance(const esm_gemm_gen *g, gen_pos p, int64_t n)
+{
+    for (p.q += n; p.q >= g->seg; p.q -= g->seg) p.s++;
+    return p;
+}
+
+static float *gen_at(const esm_gemm_gen *g, gen_pos p, int64_t i0) { return g->c + p.s * g->seg_stride + i0 * g->ldc + p.q; }
+
+/* C tile rows [i0, i0+rows) x columns from p on (cols of them) from `tile` (row length nr) into
+ * the segmented C; the bias goes in with the last k slice. */
+static void gen_store(const esm_gemm_gen *g, const float *tile, int nr, gen_pos p, int64_t i0, int rows, int cols,
                       int accumulate, int last)
 {
     int c0, i, t;
-    for (c0 = 0; c0 < cols;) {
-        int64_t j = j0 + c0, s = j / g->seg, q = j - s * g->seg;
-        int run = (int)min64(cols - c0, g->seg - q);
-        float *dst = g->c + s * g->seg_stride + i0 * g->ldc + q;
+    for (c0 = 0; c0 < cols; p = gen_advance(g, p, 0)) {
+        int run = (int)min64(cols - c0, g->seg - p.q);
+        float *dst = gen_at(g, p, i0);
         for (i = 0; i < rows; i++) {
             const float *src = tile + i * nr + c0;
             float *d = dst + i * g->ldc, b = last && g->bias ? g->bias[i0 + i] : 0.0f;
-            for (t = 0; t < run; t++) d[t] = (accumulate ? d[t] + src[t] : src[t]) + b;
+            if (accumulate)
+                for (t = 0; t < run; t++) d[t] = d[t] + src[t] + b;
+            else
+                for (t = 0; t < run; t++) d[t] = src[t] + b;
         }
-        c0 += run;
+        c0 += run, p.q += run;
     }
 }
 
 /* One MR x NR tile: straight into C when it is whole and inside one segment, else via a buffer. */
 static void gen_tile(const esm_gemm_gen *g, const gemm_kernel *kr, int64_t kc, const float *ap, const float *bp,
-                     int64_t i0, int64_t j0, int accumulate, int last)
+                     gen_pos p, int64_t i0, int cols, int accumulate, int last)
 {
     float tmp[MAX_TILE];
-    int rows = (int)min64(kr->mr, g->m - i0), cols = (int)min64(kr->nr, g->n - j0), i, t;
-    int64_t s = j0 / g->seg, q = j0 - s * g->seg;
-    if (rows == kr->mr && cols == kr->nr && q + cols <= g->seg) {
-        float *c = g->c + s * g->seg_stride + i0 * g->ldc + q;
+    int rows = (int)min64(kr->mr, g->m - i0), i, t;
+    if (rows == kr->mr && cols == kr->nr && p.q + cols <= g->seg) {
+        float *c = gen_at(g, p, i0);
         kr->ukr(kc, ap, bp, c, g->ldc, accumulate);
         if (last && g->bias)
             for (i = 0; i < rows; i++)
@@ -521,7 +543,7 @@ static void gen_tile(const esm_gemm_gen *g, const gemm_kernel *kr, int64_t kc, c
         return;
     }
     kr->ukr(kc, ap, bp, tmp, kr->nr, 0);
-    gen_store(g, tmp, kr->nr, i0, j0, rows, cols, accumulate, last);
+    gen_store(g, tmp, kr->nr, p, i0, rows, cols, accumulate, last);
 }
 
 typedef struct gen_job {
@@ -542,10 +564,12 @@ static void gen_columns(const gen_job *job, float *bp, int64_t j_lo, int64_t j_h
         int64_t ncur = min64(nc, j_hi - jc);
         for (pc = 0; pc < g->k; pc += kr->kc) {
             int64_t kc = min64(kr->kc, g->k - pc);
+            gen_pos p = gen_locate(g, jc);
             g->pack_b(g->pack_arg, pc, kc, jc, ncur, kr->nr, bp);
-            for (jr = 0; jr < ncur; jr += kr->nr)
+            for (jr = 0; jr < ncur; jr += kr->nr, p = gen_advance(g, p, kr->nr))
                 for (ir = 0; ir < g->m; ir += kr->mr)
-                    gen_tile(g, kr, kc, job->ap + mpad * pc + ir * kc, bp + jr * kc, ir, jc + jr, pc > 0, pc + kc >= g->k);
+                    gen_tile(g, kr, kc, job->ap + mpad * pc + ir * kc, bp + jr * kc, p, ir, (int)min64(kr->nr, ncur - jr),
+                             pc > 0, pc + kc >= g->k);
         }
     }
 }
@@ -573,7 +597,7 @@ void esm_sgemm_gen_run(const esm_node_ctx *ctx, const esm_gemm_gen *g, void *scr
         int64_t i0, j0;
         for (j0 = 0; j0 < g->n; j0 += kr->nr)
             for (i0 = 0; i0 < g->m; i0 += kr->mr)
-                gen_store(g, zeros, kr->nr, i0, j0, (int)min64(kr->mr, g->m - i0), (int)min64(kr->nr, g->n - j0), 0, 1);
+                gen_store(g, zeros, kr->nr, gen_locate(g, j0), i0, (int)min64(kr->mr, g->m - i0), (int)min64(kr->nr, g->n - j0), 0, 1);
         return;
     }
     memset(&a, 0, sizeof a);
