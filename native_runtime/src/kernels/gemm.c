@@ -461,7 +461,7 @@ void esm_sgemm_run(const esm_node_ctx *ctx, const esm_gemm *g, void *scratch)
 
 static int64_t gen_nc(const gemm_kernel *kr, int64_t n, int64_t kc)
 {
-    int64_t nc = GEN_B_FLOATS / kc / kr->nr * kr->nr;
+    int64_t nc = GEN_B_FLOATS / (kc > 0 ? kc : 1) / kr->nr * kr->nr;
     nc = nc < kr->nr ? kr->nr : nc;
     return min64(nc, ALIGN_UP(n, kr->nr));
 }

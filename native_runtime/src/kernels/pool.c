@@ -122,9 +122,11 @@ static void max_pool_f32_2x2(const pool_geom *g, const float *x, float *y, int64
         for (oy = 0; oy < g->oh; oy++, y += g->ow) max_row_2x2(x + 2 * oy * g->w, x + (2 * oy + 1) * g->w, y, g->ow);
 }
 
+/* ... and every window inside the input (ceil_mode may add a cut one at the edge). */
 static int is_plain_2x2(const pool_geom *g)
 {
-    return g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && !(g->ph | g->pw) && g->dh == 1 && g->dw == 1;
+    return g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && !(g->ph | g->pw) && g->dh == 1 && g->dw == 1 &&
+           2 * g->oh <= g->h && 2 * g->ow <= g->w;
 }
 
 typedef struct max_pool_job {
