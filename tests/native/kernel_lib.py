@@ -95,7 +95,8 @@ class Kernels:
         """Every op name the kernel table holds, in table order."""
         return [self.lib.esm_kernel_at(i).contents.name.decode() for i in range(self.lib.esm_kernel_count())]
 
-    def run(self, op: str, inputs: list, attrs: dict, num_outputs: int = 1, unused_outputs: int = 0) -> list[np.ndarray]:
+    def run(self, op: str, inputs: list, attrs: dict, num_outputs: int = 1,
+            unused_outputs: int = 0) -> list[np.ndarray]:
         """prepare + eval of kernel `op` on NumPy arrays (None: an omitted input) with Python attrs;
         `unused_outputs` is the core's bit mask of outputs nothing reads (eval may skip them)."""
         found = self.lib.esm_find_kernel(op.encode())

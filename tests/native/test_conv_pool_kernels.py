@@ -66,7 +66,8 @@ CONV_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CONV_CASES, ids=[f"x{c[0]}-w{c[1]}-s{c[2]}-p{c[3]}-d{c[4]}-g{c[5]}" for c in CONV_CASES])
+@pytest.mark.parametrize("case", CONV_CASES,
+                         ids=[f"x{c[0]}-w{c[1]}-s{c[2]}-p{c[3]}-d{c[4]}-g{c[5]}" for c in CONV_CASES])
 def test_conv2d_float32_matches_torch(kernels, gemm_kernel, case):
     shape, (o, kh, kw), stride, padding, dilation, groups, bias = case
     rng = np.random.default_rng(sum(shape) + o)
@@ -84,7 +85,8 @@ def test_conv2d_without_input_channels_gives_the_bias(kernels):
     x = np.zeros((2, 0, 4, 4), np.float32)
     w = np.zeros((3, 0, 3, 3), np.float32)
     b = np.array([1.5, -2.0, 0.25], np.float32)
-    (got,) = kernels.run("conv2d", [x, w, b], {"stride": (1, 1), "padding": (1, 1, 1, 1), "dilation": (1, 1), "groups": 1})
+    attrs = {"stride": (1, 1), "padding": (1, 1, 1, 1), "dilation": (1, 1), "groups": 1}
+    (got,) = kernels.run("conv2d", [x, w, b], attrs)
     np.testing.assert_array_equal(got, np.broadcast_to(b[None, :, None, None], (2, 3, 4, 4)))
 
 
@@ -112,7 +114,8 @@ def pool_input(shape, seed, nans):
 
 
 @pytest.mark.parametrize("indices_used", [True, False])
-@pytest.mark.parametrize("case", POOL_CASES, ids=[f"x{c[0]}-k{c[1]}-s{c[2]}-p{c[3]}-d{c[4]}-c{c[5]}" for c in POOL_CASES])
+@pytest.mark.parametrize("case", POOL_CASES,
+                         ids=[f"x{c[0]}-k{c[1]}-s{c[2]}-p{c[3]}-d{c[4]}-c{c[5]}" for c in POOL_CASES])
 def test_max_pool2d_matches_torch(kernels, case, indices_used):
     shape, kernel, stride, padding, dilation, ceil_mode = case
     # the index of a NaN differs between PyTorch (the last NaN), the C kernel (the first) and
