@@ -112,6 +112,14 @@ static int64_t padded_h(const conv_geom *g) { return g->h + g->pt + g->pb; }
 static int64_t padded_w(const conv_geom *g) { return g->w + g->pl + g->pr; }
 static int has_padding(const conv_geom *g) { return (g->pt | g->pb | g->pl | g->pr) != 0; }
 
+/* Rows are short (4-32 floats): 4-float blocks, neither a call nor a vectorized loop's prologue. */
+static void copy_floats(float *d, const float *s, int64_t len)
+{
+    int64_t u = 0;
+    for (; u + 4 <= len; u += 4) memcpy(d + u, s + u, 4 * sizeof(float));
+    for (; u < len; u++) d[u] = s[u];
+}
+
 /* x (N, C, H, W) into xp (N, C, hp, wp): rows and columns outside x are zeros (a negative padding
  * crops). */
 static void pad_input(const conv_geom *g, const float *x, float *xp)
@@ -122,11 +130,11 @@ static void pad_input(const conv_geom *g, const float *x, float *xp)
         for (yp = 0; yp < hp; yp++, xp += wp) {
             int64_t iy = yp - g->pt;
             if (iy < 0 || iy >= g->h || lo >= hi) {
-                memset(xp, 0, (size_t)wp * sizeof(float));
+                for (t = 0; t < wp; t++) xp[t] = 0.0f;
                 continue;
             }
             for (t = 0; t < lo; t++) xp[t] = 0.0f;
-            memcpy(xp + lo, x + iy * g->w + lo - g->pl, (size_t)(hi - lo) * sizeof(float));
+            copy_floats(xp + lo, x + iy * g->w + lo - g->pl, hi - lo);
             for (t = hi; t < wp; t++) xp[t] = 0.0f;
         }
 }
@@ -138,20 +146,23 @@ typedef struct im2col_src {
     const int64_t *tap;            /* per row p of B: (c * hp + i * dh) * wp + j * dw */
 } im2col_src;
 
-/* B[p][q .. q+run) of one image, q = oy * ow + ox: output rows of ow pixels, each a strided read
- * of the input. */
-static void im2col_run(const im2col_src *src, const float *x, int64_t oy, int64_t ox, int run, float *d)
+/* Rows p0 .. p0+kc of B, columns q .. q+run of one image (q = oy * ow + ox) into d (row length
+ * nr): output row by output row, each a strided read of the input at every tap. */
+static void im2col_run(const im2col_src *src, const float *x, int64_t p0, int64_t kc, int64_t oy, int64_t ox, int run,
+                       int nr, float *d)
 {
-    int64_t u;
-    int t = 0;
-    while (t < run) {
-        int len = (int)(src->ow - ox < run - t ? src->ow - ox : run - t);
+    int64_t p, u;
+    int t, len;
+    for (t = 0; t < run; t += len, oy++, ox = 0) {
         const float *s = x + oy * src->row_stride + ox * src->sw;
-        u = 0;
-        if (src->sw == 1) /* rows are short (4-32): 4-float blocks, not a vectorized loop's prologue */
-            for (; u + 4 <= len; u += 4) memcpy(d + t + u, s + u, 4 * sizeof(float));
-        for (; u < len; u++) d[t + u] = s[u * src->sw];
-        t += len, oy++, ox = 0;
+        len = (int)(src->ow - ox < run - t ? src->ow - ox : run - t);
+        for (p = 0; p < kc; p++) {
+            const float *sp = s + src->tap[p0 + p];
+            float *dp = d + p * nr + t;
+            if (src->sw == 1) copy_floats(dp, sp, len);
+            else
+                for (u = 0; u < len; u++) dp[u] = sp[u * src->sw];
+        }
     }
 }
 
@@ -163,11 +174,9 @@ static void im2col_panels(const void *arg, int64_t p0, int64_t kc, int64_t j0, i
     for (jr = 0; jr < nc; jr += nr, out += kc * nr) {
         int cols = (int)(nc - jr < nr ? nc - jr : nr), c0, t;
         for (c0 = 0; c0 < cols;) {
-            int64_t j = j0 + jr + c0, image = j / src->plane, q = j - image * src->plane;
+            int64_t j = j0 + jr + c0, image = j / src->plane, q = j - image * src->plane, oy = q / src->ow;
             int run = (int)(src->plane - q < cols - c0 ? src->plane - q : cols - c0);
-            const float *x = src->x + image * src->image_stride;
-            int64_t oy = q / src->ow, ox = q - oy * src->ow;
-            for (p = 0; p < kc; p++) im2col_run(src, x + src->tap[p0 + p], oy, ox, run, out + p * nr + c0);
+            im2col_run(src, src->x + image * src->image_stride, p0, kc, oy, q - oy * src->ow, run, nr, out + c0);
             c0 += run;
         }
         for (p = 0; p < kc && cols < nr; p++)
