@@ -169,3 +169,23 @@ def test_runtime_conv_and_pool_match_eager(tmp_path, threads):
         got = native.load(path, threads=threads).run(x.numpy())
         for g, w in zip(got, want, strict=True):
             np.testing.assert_allclose(g, w.detach().numpy(), rtol=1e-4, atol=1e-4, err_msg=name)
+
+
+AVG_CASES = [
+    # (N, C, H, W), ceil_mode, divisor_override
+    ((1, 1, 2, 2), False, None),
+    ((3, 5, 17, 17), False, None),  # odd size: the 2x2 path, the last row/column dropped
+    ((2, 3, 8, 34), False, 3),
+    ((1, 2, 7, 7), True, None),  # a cut window at the edge: the general loop
+]
+
+
+@pytest.mark.parametrize("case", AVG_CASES, ids=[f"x{c[0]}-c{c[1]}-d{c[2]}" for c in AVG_CASES])
+def test_avg_pool2d_2x2_matches_torch(kernels, case):
+    shape, ceil_mode, divisor = case
+    x = np.random.default_rng(sum(shape)).standard_normal(shape).astype(np.float32)
+    attrs = {"kernel": (2, 2), "stride": (2, 2), "padding": (0, 0), "ceil_mode": ceil_mode,
+             "count_include_pad": True, "divisor_override": divisor or 0}
+    (got,) = kernels.run("avg_pool2d", [x], attrs)
+    want = F.avg_pool2d(torch.from_numpy(x).double(), 2, 2, ceil_mode=ceil_mode, divisor_override=divisor).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)

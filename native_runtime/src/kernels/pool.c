@@ -206,6 +206,22 @@ static double window_count(const pool_geom *g, int64_t oy, int64_t ox)
 AVG_POOL(avg_pool_f32, float)
 AVG_POOL(avg_pool_f64, double)
 
+/* One output row of a 2x2 / stride-2 mean: the loop above's sum order and division, vectorized. */
+static void avg_row_2x2(const float *restrict r0, const float *restrict r1, float *restrict y, int64_t ow, double divisor)
+{
+    int64_t ox;
+    for (ox = 0; ox < ow; ox++)
+        y[ox] = (float)(((double)r0[2 * ox] + r0[2 * ox + 1] + r1[2 * ox] + r1[2 * ox + 1]) / divisor);
+}
+
+static void avg_pool_f32_2x2(const pool_geom *g, const float *x, float *y)
+{
+    int64_t p, oy;
+    for (p = 0; p < g->planes; p++, x += g->h * g->w)
+        for (oy = 0; oy < g->oh; oy++, y += g->ow)
+            avg_row_2x2(x + 2 * oy * g->w, x + (2 * oy + 1) * g->w, y, g->ow, window_count(g, 0, 0));
+}
+
 static esm_status avg_pool2d_prepare(esm_node_ctx *ctx)
 {
     pool_geom g;
@@ -217,7 +233,8 @@ static esm_status avg_pool2d_eval(esm_node_ctx *ctx)
     const esm_tensor *x = ctx->inputs[0];
     pool_geom g;
     ESM_TRY(plan_pool(ctx, &g, 0));
-    if (x->dtype == ESM_FLOAT32) avg_pool_f32(&g, x->data, ctx->outputs[0]->data);
+    if (x->dtype == ESM_FLOAT32 && is_plain_2x2(&g)) avg_pool_f32_2x2(&g, x->data, ctx->outputs[0]->data);
+    else if (x->dtype == ESM_FLOAT32) avg_pool_f32(&g, x->data, ctx->outputs[0]->data);
     else avg_pool_f64(&g, x->data, ctx->outputs[0]->data);
     return ESM_OK;
 }
