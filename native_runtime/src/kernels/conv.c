@@ -120,23 +120,34 @@ static void copy_floats(float *d, const float *s, int64_t len)
     for (; u < len; u++) d[u] = s[u];
 }
 
+/* Zeros without a library call for the short runs between two padded rows (usually 2 floats). */
+static void zero_floats(float *d, int64_t n)
+{
+    static const float zeros[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    if (n > 8) memset(d, 0, (size_t)n * sizeof(float));
+    else copy_floats(d, zeros, n);
+}
+
 /* x (N, C, H, W) into xp (N, C, hp, wp): rows and columns outside x are zeros (a negative padding
- * crops). */
+ * crops). Rows y0 .. y1 of a padded plane hold x's rows, columns lo .. hi of those x's columns;
+ * everything between two such row pieces is one run of zeros. */
 static void pad_input(const conv_geom *g, const float *x, float *xp)
 {
-    int64_t hp = padded_h(g), wp = padded_w(g), plane, yp, t;
-    int64_t lo = g->pl > 0 ? g->pl : 0, hi = g->w + g->pl < wp ? g->w + g->pl : wp; /* xp columns inside x */
-    for (plane = 0; plane < g->n * g->c; plane++, x += g->h * g->w)
-        for (yp = 0; yp < hp; yp++, xp += wp) {
-            int64_t iy = yp - g->pt;
-            if (iy < 0 || iy >= g->h || lo >= hi) {
-                for (t = 0; t < wp; t++) xp[t] = 0.0f;
-                continue;
-            }
-            for (t = 0; t < lo; t++) xp[t] = 0.0f;
-            copy_floats(xp + lo, x + iy * g->w + lo - g->pl, hi - lo);
-            for (t = hi; t < wp; t++) xp[t] = 0.0f;
+    int64_t hp = padded_h(g), wp = padded_w(g), plane, yp;
+    int64_t y0 = g->pt > 0 ? g->pt : 0, y1 = g->h + g->pt < hp ? g->h + g->pt : hp;
+    int64_t lo = g->pl > 0 ? g->pl : 0, hi = g->w + g->pl < wp ? g->w + g->pl : wp;
+    for (plane = 0; plane < g->n * g->c; plane++, x += g->h * g->w, xp += hp * wp) {
+        if (y0 >= y1 || lo >= hi) {
+            memset(xp, 0, (size_t)(hp * wp) * sizeof(float));
+            continue;
         }
+        zero_floats(xp, y0 * wp + lo);
+        for (yp = y0; yp < y1; yp++) {
+            int64_t next = yp + 1 < y1 ? (yp + 1) * wp + lo : hp * wp; /* where the next row piece starts */
+            copy_floats(xp + yp * wp + lo, x + (yp - g->pt) * g->w + lo - g->pl, hi - lo);
+            zero_floats(xp + yp * wp + hi, next - yp * wp - hi);
+        }
+    }
 }
 
 typedef struct im2col_src {
