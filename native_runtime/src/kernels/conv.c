@@ -128,24 +128,18 @@ static void zero_floats(float *d, int64_t n)
     else copy_floats(d, zeros, n);
 }
 
-/* x (N, C, H, W) into xp (N, C, hp, wp): rows and columns outside x are zeros (a negative padding
- * crops). Rows y0 .. y1 of a padded plane hold x's rows, columns lo .. hi of those x's columns;
- * everything between two such row pieces is one run of zeros. */
+/* x (N, C, H, W) into xp (N, C, hp, wp) with zeros around (paddings are never negative:
+ * esm_attr_padding). Everything between two rows of x in xp is one run of zeros. */
 static void pad_input(const conv_geom *g, const float *x, float *xp)
 {
-    int64_t hp = padded_h(g), wp = padded_w(g), plane, yp;
-    int64_t y0 = g->pt > 0 ? g->pt : 0, y1 = g->h + g->pt < hp ? g->h + g->pt : hp;
-    int64_t lo = g->pl > 0 ? g->pl : 0, hi = g->w + g->pl < wp ? g->w + g->pl : wp;
+    int64_t hp = padded_h(g), wp = padded_w(g), plane, iy;
     for (plane = 0; plane < g->n * g->c; plane++, x += g->h * g->w, xp += hp * wp) {
-        if (y0 >= y1 || lo >= hi) {
-            memset(xp, 0, (size_t)(hp * wp) * sizeof(float));
-            continue;
-        }
-        zero_floats(xp, y0 * wp + lo);
-        for (yp = y0; yp < y1; yp++) {
-            int64_t next = yp + 1 < y1 ? (yp + 1) * wp + lo : hp * wp; /* where the next row piece starts */
-            copy_floats(xp + yp * wp + lo, x + (yp - g->pt) * g->w + lo - g->pl, hi - lo);
-            zero_floats(xp + yp * wp + hi, next - yp * wp - hi);
+        float *row = xp + g->pt * wp + g->pl; /* where x's first row goes */
+        zero_floats(xp, g->h ? row - xp : hp * wp);
+        for (iy = 0; iy < g->h; iy++, row += wp) {
+            float *next = iy + 1 < g->h ? row + wp : xp + hp * wp;
+            copy_floats(row, x + iy * g->w, g->w);
+            zero_floats(row + g->w, next - row - g->w);
         }
     }
 }
