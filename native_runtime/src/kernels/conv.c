@@ -147,7 +147,8 @@ static void pad_input(const conv_geom *g, const float *x, float *xp)
 typedef struct im2col_src {
     const float *x;                /* first (padded) image, at the group's first channel */
     int64_t image_stride;          /* floats from one image to the next */
-    int64_t plane, ow, row_stride, sw; /* output pixels per image, output width; input row step per output row, column step */
+    int64_t plane, ow;             /* output pixels per image, output width */
+    int64_t row_stride, sw;        /* input floats from one output row to the next, one column to the next */
     const int64_t *tap;            /* per row p of B: (c * hp + i * dh) * wp + j * dw */
 } im2col_src;
 
@@ -257,8 +258,7 @@ static esm_status conv2d_prepare(esm_node_ctx *ctx)
 {
     conv_geom g;
     ESM_TRY(plan_conv(ctx, &g, 0));
-    if (ctx->inputs[0]->dtype != ESM_FLOAT32) return ESM_OK;
-    ctx->scratch_bytes = conv2d_scratch(ctx, &g);
+    if (ctx->inputs[0]->dtype == ESM_FLOAT32) ctx->scratch_bytes = conv2d_scratch(ctx, &g);
     return ESM_OK;
 }
 
