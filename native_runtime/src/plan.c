@@ -95,13 +95,14 @@ static void live_block(liveness *L, int32_t block, int32_t owner_end) {
 }
 
 /* A node output whose life ends where it is defined is read by no one (model outputs and block
- * returns are uses); kernels may then skip it (max_pool2d's indices). */
+ * returns are uses); kernels may then skip it (max_pool2d's indices). Only nodes the liveness
+ * pass numbered (end_pos > pos) have lifetimes: those inside a tiled fused group keep 0. */
 static void mark_unused_outputs(esm_session *s) {
     const esm_model *m = s->model;
     for (int32_t ni = 0; ni < m->num_nodes; ni++) {
         const esm_node_def *n = &m->nodes[ni];
         uint32_t unused = 0;
-        for (int32_t i = 0; i < n->num_outputs && i < 32; i++) {
+        for (int32_t i = 0; i < n->num_outputs && i < 32 && s->nodes[ni].end_pos > s->nodes[ni].pos; i++) {
             const esm_slot *slot = &s->slots[n->outputs[i]];
             if (slot->kind == SLOT_TENSOR && slot->last_use == slot->def_pos) unused |= (uint32_t)1 << i;
         }
