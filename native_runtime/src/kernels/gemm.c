@@ -561,16 +561,18 @@ static void gen_columns(const gen_job *job, float *bp, int64_t j_lo, int64_t j_h
     const gemm_kernel *kr = job->kr;
     int64_t nc = gen_nc(kr, g->n, min64(g->k, kr->kc)), mpad = ALIGN_UP(g->m, kr->mr), jc, pc, jr, ir;
     for (jc = j_lo; jc < j_hi; jc += nc) {
-        int64_t ncur = min64(nc, j_hi - jc);
-        for (pc = 0; pc < g->k; pc += kr->kc) {
-            int64_t kc = min64(kr->kc, g->k - pc);
+        int64_t ncur = min64(nc, j_hi - jc), kc;
+        pc = 0;
+        do { /* at least one slice: with k == 0 (no input channels) the tiles are the bias */
             gen_pos p = gen_locate(g, jc);
+            kc = min64(kr->kc, g->k - pc);
             g->pack_b(g->pack_arg, pc, kc, jc, ncur, kr->nr, bp);
             for (jr = 0; jr < ncur; jr += kr->nr, p = gen_advance(g, p, kr->nr))
                 for (ir = 0; ir < g->m; ir += kr->mr)
                     gen_tile(g, kr, kc, job->ap + mpad * pc + ir * kc, bp + jr * kc, p, ir, (int)min64(kr->nr, ncur - jr),
                              pc > 0, pc + kc >= g->k);
-        }
+            pc += kc;
+        } while (pc < g->k);
     }
 }
 
@@ -592,14 +594,6 @@ void esm_sgemm_gen_run(const esm_node_ctx *ctx, const esm_gemm_gen *g, void *scr
     esm_gemm a;
     gen_job job;
     if (g->m <= 0 || g->n <= 0) return;
-    if (g->k <= 0) { /* no input channels: C is the bias (or zeros) */
-        float zeros[MAX_TILE] = {0};
-        int64_t i0, j0;
-        for (j0 = 0; j0 < g->n; j0 += kr->nr)
-            for (i0 = 0; i0 < g->m; i0 += kr->mr)
-                gen_store(g, zeros, kr->nr, gen_locate(g, j0), i0, (int)min64(kr->mr, g->m - i0), (int)min64(kr->nr, g->n - j0), 0, 1);
-        return;
-    }
     memset(&a, 0, sizeof a);
     a.a = g->a, a.a_rs = g->a_rs, a.a_cs = 1;
     for (pc = 0; pc < g->k; pc += kr->kc) pack_a(&a, kr, 0, g->m, pc, min64(kr->kc, g->k - pc), ap + ALIGN_UP(g->m, kr->mr) * pc);
