@@ -63,6 +63,8 @@ typedef struct esm_node_ctx {
     int32_t num_threads;
     char *error;           /* ESM_ERROR_LEN bytes for a message naming what is wrong */
     void *pool;            /* the session's thread pool (read only when num_threads > 1) */
+    uint32_t unused_outputs; /* bit i (i < 32): nothing reads output i, so eval may leave it
+                              * unwritten (set by the core's memory planner after prepare) */
 } esm_node_ctx;
 
 #define ESM_ERROR_LEN 512

@@ -94,6 +94,22 @@ static void live_block(liveness *L, int32_t block, int32_t owner_end) {
     for (int32_t i = 0; i < b->num_returns; i++) use_value(L, b->returns[i], owner_end, 0);
 }
 
+/* A node output whose life ends where it is defined is read by no one (model outputs and block
+ * returns are uses); kernels may then skip it (max_pool2d's indices). Only nodes the liveness
+ * pass numbered (end_pos > pos) have lifetimes: those inside a tiled fused group keep 0. */
+static void mark_unused_outputs(esm_session *s) {
+    const esm_model *m = s->model;
+    for (int32_t ni = 0; ni < m->num_nodes; ni++) {
+        const esm_node_def *n = &m->nodes[ni];
+        uint32_t unused = 0;
+        for (int32_t i = 0; i < n->num_outputs && i < 32 && s->nodes[ni].end_pos > s->nodes[ni].pos; i++) {
+            const esm_slot *slot = &s->slots[n->outputs[i]];
+            if (slot->kind == SLOT_TENSOR && slot->last_use == slot->def_pos) unused |= (uint32_t)1 << i;
+        }
+        s->nodes[ni].ctx.unused_outputs = unused;
+    }
+}
+
 typedef struct interval {
     size_t size;
     int32_t start, end;
@@ -123,6 +139,7 @@ esm_status esm_plan_memory(esm_session *s, size_t *arena_bytes) {
     const esm_block_def *main = &m->blocks[m->main_block];
     for (int32_t i = 0; i < main->num_params; i++) define_value(&L, main->params[i], 0);
     live_block(&L, m->main_block, END_OF_TIME);
+    mark_unused_outputs(s);
 
     size_t count = 0;
     for (int32_t v = 0; v < m->num_values; v++) count += s->slots[v].needs_arena && s->slots[v].kind == SLOT_TENSOR;

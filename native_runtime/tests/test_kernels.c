@@ -663,11 +663,17 @@ static void test_convolutions_agree_across_algorithms(void)
         {"conv2d", {1, 5, 4, 4}, {3, 5, 1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1, {0, 0}}, /* pointwise */
         {"conv2d", {2, 3, 6, 5}, {3, 1, 3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 3, {0, 0}}, /* depthwise */
         {"conv2d", {1, 16, 9, 9}, {20, 16, 3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}},
+        {"conv2d", {5, 48, 3, 4}, {17, 48, 3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}}, /* K = 432: k slices */
+        {"conv2d", {3, 1, 8, 8}, {13, 1, 3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}}, /* images across tiles */
         {"conv_transpose2d", {2, 4, 3, 5}, {4, 3, 3, 2}, {2, 1}, {1, 2}, {1, 0, 0, 1}, 2, {1, 0}},
         {"conv_transpose2d", {1, 6, 4, 4}, {6, 5, 2, 2}, {2, 2}, {1, 1}, {0, 0, 0, 0}, 1, {0, 0}},
     };
-    size_t i;
-    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) check_conv_paths_agree(&cases[i]);
+    static const char *const kernels[] = {"avx512", "avx2", "neon", "c"};
+    size_t i, kern;
+    for (kern = 0; kern < 4; kern++) /* every GEMM micro-kernel this CPU runs */
+        if (esm_sgemm_select(kernels[kern]))
+            for (i = 0; i < sizeof cases / sizeof cases[0]; i++) check_conv_paths_agree(&cases[i]);
+    CHECK(esm_sgemm_select(NULL), "back to the detected kernel");
 }
 
 static void test_max_pool_values_and_indices(void)

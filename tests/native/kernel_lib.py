@@ -44,7 +44,8 @@ class NodeCtx(ctypes.Structure):
                 ("inputs", ctypes.POINTER(ctypes.POINTER(Tensor))), ("num_outputs", ctypes.c_int32),
                 ("outputs", ctypes.POINTER(ctypes.POINTER(Tensor))), ("num_attrs", ctypes.c_int32),
                 ("attrs", ctypes.POINTER(Attr)), ("scratch", ctypes.c_void_p), ("scratch_bytes", ctypes.c_size_t),
-                ("num_threads", ctypes.c_int32), ("error", ctypes.c_char_p)]
+                ("num_threads", ctypes.c_int32), ("error", ctypes.c_char_p), ("pool", ctypes.c_void_p),
+                ("unused_outputs", ctypes.c_uint32)]
 
 
 KernelFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(NodeCtx))
@@ -94,8 +95,10 @@ class Kernels:
         """Every op name the kernel table holds, in table order."""
         return [self.lib.esm_kernel_at(i).contents.name.decode() for i in range(self.lib.esm_kernel_count())]
 
-    def run(self, op: str, inputs: list, attrs: dict, num_outputs: int = 1) -> list[np.ndarray]:
-        """prepare + eval of kernel `op` on NumPy arrays (None: an omitted input) with Python attrs."""
+    def run(self, op: str, inputs: list, attrs: dict, num_outputs: int = 1,
+            unused_outputs: int = 0) -> list[np.ndarray]:
+        """prepare + eval of kernel `op` on NumPy arrays (None: an omitted input) with Python attrs;
+        `unused_outputs` is the core's bit mask of outputs nothing reads (eval may skip them)."""
         found = self.lib.esm_find_kernel(op.encode())
         if not found:
             raise KernelError(3, f"no kernel named {op!r}")
@@ -110,7 +113,7 @@ class Kernels:
         error = ctypes.create_string_buffer(ERROR_LEN)
         ctx = NodeCtx(op=op.encode(), node_index=0, num_inputs=len(inputs), inputs=in_ptrs, num_outputs=num_outputs,
                       outputs=out_ptrs, num_attrs=len(attrs), attrs=attr_array, num_threads=1,
-                      error=ctypes.cast(error, ctypes.c_char_p))
+                      error=ctypes.cast(error, ctypes.c_char_p), unused_outputs=unused_outputs)
         _check(kernel.prepare(ctypes.byref(ctx)), error)
         results = [np.zeros(tuple(t.shape[:t.ndim]), dtype=NUMPY[t.dtype]) for t in outs]
         for t, r in zip(outs, results):

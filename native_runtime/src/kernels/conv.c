@@ -2,9 +2,10 @@
  *
  * Attributes (eager/ops/conv.py): stride and dilation (h, w); padding (top, left, bottom,
  * right); groups; conv_transpose2d also output_padding (h, w).
- * float32: conv2d is im2col into scratch + one SGEMM per (image, group), with the 1x1 /
- * stride-1 / unpadded case reading the input in place; conv_transpose2d is one SGEMM per
- * (image, group) into columns + col2im. float64 runs a direct loop (correct, not tuned). */
+ * float32: conv2d is one SGEMM per group over the whole batch (esm_sgemm_gen_run), its B operand
+ * (im2col) read straight into the packed panels from a zero-padded copy of the input, and its
+ * tiles stored image by image; conv_transpose2d is one SGEMM per (image, group) into
+ * columns + col2im. float64 runs a direct loop (correct, not tuned). */
 #include <math.h>
 #include <string.h>
 
@@ -53,7 +54,8 @@ static esm_status check_sizes(esm_node_ctx *ctx, const conv_geom *g, int transpo
     }
     if (fabs(oh) > limit || fabs(ow) > limit || (double)g->n * g->o * oh * ow > limit ||
         (double)g->c * g->kh * g->kw * oh * ow > limit || (double)g->o * g->kh * g->kw * g->h * g->w > limit ||
-        (double)g->dh * g->kh > limit || (double)g->dw * g->kw > limit)
+        (double)g->dh * g->kh > limit || (double)g->dw * g->kw > limit ||
+        (double)g->n * g->c * ((double)g->h + g->pt + g->pb) * ((double)g->w + g->pl + g->pr) > limit)
         return esm_kernel_fail(ctx, ESM_ERR_SHAPE, "the geometry (stride, padding, dilation) gives sizes beyond 2^56 elements");
     return ESM_OK;
 }
@@ -102,60 +104,130 @@ static esm_status plan_conv(esm_node_ctx *ctx, conv_geom *g, int transposed)
     return ESM_OK;
 }
 
-static int pointwise(const conv_geom *g)
+/* ---- conv2d ---------------------------------------------------------------------------------- */
+/* With the padding made explicit (a zero-bordered copy of the input), every im2col row of one
+ * output row is a plain strided read: B[(c * kh + i) * kw + j][oy * ow + ox] =
+ * xp[c][oy*sh + i*dh][ox*sw + j*dw], so im2col has no bounds tests at all. */
+static int64_t padded_h(const conv_geom *g) { return g->h + g->pt + g->pb; }
+static int64_t padded_w(const conv_geom *g) { return g->w + g->pl + g->pr; }
+static int has_padding(const conv_geom *g) { return (g->pt | g->pb | g->pl | g->pr) != 0; }
+
+/* Rows are short (4-32 floats): 4-float blocks, neither a call nor a vectorized loop's prologue. */
+static void copy_floats(float *d, const float *s, int64_t len)
 {
-    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && !(g->pt | g->pb | g->pl | g->pr);
+    int64_t u = 0;
+    for (; u + 4 <= len; u += 4) memcpy(d + u, s + u, 4 * sizeof(float));
+    for (; u < len; u++) d[u] = s[u];
 }
 
-/* ---- conv2d ---------------------------------------------------------------------------------- */
-/* cols[(c * kh + i) * kw + j][oy * ow + ox] = x[c][oy*sh - pt + i*dh][ox*sw - pl + j*dw] (0 outside). */
-static void im2col(const float *x, const conv_geom *g, float *cols)
+/* Zeros without a library call for the short runs between two padded rows (usually 2 floats). */
+static void zero_floats(float *d, int64_t n)
 {
-    int64_t c, i, j, oy, ox;
-    for (c = 0; c < g->cg; c++)
-        for (i = 0; i < g->kh; i++)
-            for (j = 0; j < g->kw; j++) {
-                float *dst = cols + ((c * g->kh + i) * g->kw + j) * g->oh * g->ow;
-                for (oy = 0; oy < g->oh; oy++, dst += g->ow) {
-                    int64_t iy = oy * g->sh - g->pt + i * g->dh, x0 = j * g->dw - g->pl;
-                    const float *src = x + (c * g->h + iy) * g->w;
-                    if (iy < 0 || iy >= g->h) {
-                        memset(dst, 0, (size_t)g->ow * sizeof(float));
-                        continue;
-                    }
-                    for (ox = 0; ox < g->ow; ox++) {
-                        int64_t ix = x0 + ox * g->sw;
-                        dst[ox] = ix >= 0 && ix < g->w ? src[ix] : 0.0f;
-                    }
-                }
-            }
+    static const float zeros[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    if (n > 8) memset(d, 0, (size_t)n * sizeof(float));
+    else copy_floats(d, zeros, n);
 }
+
+/* x (N, C, H, W) into xp (N, C, hp, wp) with zeros around (paddings are never negative:
+ * esm_attr_padding). Everything between two rows of x in xp is one run of zeros. */
+static void pad_input(const conv_geom *g, const float *x, float *xp)
+{
+    int64_t hp = padded_h(g), wp = padded_w(g), plane, iy;
+    for (plane = 0; plane < g->n * g->c; plane++, x += g->h * g->w, xp += hp * wp) {
+        float *row = xp + g->pt * wp + g->pl; /* where x's first row goes */
+        zero_floats(xp, g->h ? row - xp : hp * wp);
+        for (iy = 0; iy < g->h; iy++, row += wp) {
+            float *next = iy + 1 < g->h ? row + wp : xp + hp * wp;
+            copy_floats(row, x + iy * g->w, g->w);
+            zero_floats(row + g->w, next - row - g->w);
+        }
+    }
+}
+
+typedef struct im2col_src {
+    const float *x;                /* first (padded) image, at the group's first channel */
+    int64_t image_stride;          /* floats from one image to the next */
+    int64_t plane, ow;             /* output pixels per image, output width */
+    int64_t row_stride, sw;        /* input floats from one output row to the next, one column to the next */
+    const int64_t *tap;            /* per row p of B: (c * hp + i * dh) * wp + j * dw */
+} im2col_src;
+
+/* Rows p0 .. p0+kc of B, columns q .. q+run of one image (q = oy * ow + ox) into d (row length
+ * nr): output row by output row, each a strided read of the input at every tap. */
+static void im2col_run(const im2col_src *src, const float *x, int64_t p0, int64_t kc, int64_t oy, int64_t ox, int run,
+                       int nr, float *d)
+{
+    int64_t p, u;
+    int t, len;
+    for (t = 0; t < run; t += len, oy++, ox = 0) {
+        const float *s = x + oy * src->row_stride + ox * src->sw;
+        len = (int)(src->ow - ox < run - t ? src->ow - ox : run - t);
+        for (p = 0; p < kc; p++) {
+            const float *sp = s + src->tap[p0 + p];
+            float *dp = d + p * nr + t;
+            if (src->sw == 1) copy_floats(dp, sp, len);
+            else
+                for (u = 0; u < len; u++) dp[u] = sp[u * src->sw];
+        }
+    }
+}
+
+/* esm_pack_b_fn: columns j of B are output pixels of the batch (image j / plane). */
+static void im2col_panels(const void *arg, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float *out)
+{
+    const im2col_src *src = (const im2col_src *)arg;
+    int64_t jr, p;
+    for (jr = 0; jr < nc; jr += nr, out += kc * nr) {
+        int cols = (int)(nc - jr < nr ? nc - jr : nr), c0, t;
+        for (c0 = 0; c0 < cols;) {
+            int64_t j = j0 + jr + c0, image = j / src->plane, q = j - image * src->plane, oy = q / src->ow;
+            int run = (int)(src->plane - q < cols - c0 ? src->plane - q : cols - c0);
+            im2col_run(src, src->x + image * src->image_stride, p0, kc, oy, q - oy * src->ow, run, nr, out + c0);
+            c0 += run;
+        }
+        for (p = 0; p < kc && cols < nr; p++)
+            for (t = cols; t < nr; t++) out[p * nr + t] = 0.0f;
+    }
+}
+
+/* Scratch: the padded input (none without padding), the tap offsets, the GEMM's. */
+static size_t padded_bytes(const conv_geom *g)
+{
+    return has_padding(g) ? ALIGN64((size_t)(g->n * g->c * padded_h(g) * padded_w(g)) * sizeof(float)) : 0;
+}
+
+static size_t taps_bytes(const conv_geom *g) { return ALIGN64((size_t)(g->cg * g->kh * g->kw) * sizeof(int64_t)); }
 
 static size_t conv2d_scratch(const esm_node_ctx *ctx, const conv_geom *g)
 {
-    size_t cols = pointwise(g) ? 0 : (size_t)(g->cg * g->kh * g->kw * g->oh * g->ow) * sizeof(float);
-    return ALIGN64(cols) + esm_sgemm_scratch_threads(ctx, g->og, g->oh * g->ow, g->cg * g->kh * g->kw);
+    return padded_bytes(g) + taps_bytes(g) + esm_sgemm_gen_scratch(ctx, g->og, g->n * g->oh * g->ow, g->cg * g->kh * g->kw);
 }
 
+/* One GEMM per group over the whole batch: W_g (og x K) @ im2col (K x N*plane), written image by
+ * image into y (N, O, oh, ow). */
 static void conv2d_f32(const esm_node_ctx *ctx, const conv_geom *g, const float *x, const float *w, const float *b, float *y, void *scratch)
 {
-    float *cols = (float *)scratch;
-    void *gemm_scratch = (char *)scratch + ALIGN64(pointwise(g) ? 0 : (size_t)(g->cg * g->kh * g->kw * g->oh * g->ow) * sizeof(float));
-    int64_t n, grp, k = g->cg * g->kh * g->kw, plane = g->oh * g->ow;
-    esm_gemm mm;
-    memset(&mm, 0, sizeof mm);
-    mm.m = g->og, mm.n = plane, mm.k = k;
-    mm.a_rs = k, mm.a_cs = 1, mm.b_rs = plane, mm.b_cs = 1, mm.ldc = plane, mm.bias_per_row = 1;
-    for (n = 0; n < g->n; n++)
-        for (grp = 0; grp < g->groups; grp++) {
-            const float *xg = x + (n * g->c + grp * g->cg) * g->h * g->w;
-            if (!pointwise(g)) im2col(xg, g, cols);
-            mm.a = w + grp * g->og * k;
-            mm.b = pointwise(g) ? xg : cols;
-            mm.c = y + (n * g->o + grp * g->og) * plane;
-            mm.bias = b ? b + grp * g->og : NULL;
-            esm_sgemm_run(ctx, &mm, gemm_scratch);
-        }
+    int64_t hp = padded_h(g), wp = padded_w(g), grp, c, i, j, k = g->cg * g->kh * g->kw, plane = g->oh * g->ow;
+    float *xp = (float *)scratch;
+    int64_t *tap = (int64_t *)((char *)scratch + padded_bytes(g));
+    im2col_src src;
+    esm_gemm_gen mm;
+    if (has_padding(g)) pad_input(g, x, xp);
+    for (c = 0; c < g->cg; c++)
+        for (i = 0; i < g->kh; i++)
+            for (j = 0; j < g->kw; j++) tap[(c * g->kh + i) * g->kw + j] = (c * hp + i * g->dh) * wp + j * g->dw;
+    src.image_stride = g->c * hp * wp, src.plane = plane, src.ow = g->ow, src.row_stride = g->sh * wp, src.sw = g->sw;
+    src.tap = tap;
+    mm.m = g->og, mm.n = g->n * plane, mm.k = k, mm.a_rs = k;
+    mm.pack_b = im2col_panels, mm.pack_arg = &src;
+    mm.ldc = plane, mm.seg = plane, mm.seg_stride = g->o * plane;
+    for (grp = 0; grp < g->groups; grp++) {
+        src.x = (has_padding(g) ? xp : x) + grp * g->cg * hp * wp;
+        mm.a = w + grp * g->og * k;
+        mm.c = y + grp * g->og * plane;
+        mm.bias = b ? b + grp * g->og : NULL;
+        esm_sgemm_gen_run(ctx, &mm, (char *)scratch + padded_bytes(g) + taps_bytes(g));
+    }
 }
 
 static void conv2d_f64(const conv_geom *g, const double *x, const double *w, const double *b, double *y)

@@ -453,3 +453,154 @@ void esm_sgemm_run(const esm_node_ctx *ctx, const esm_gemm *g, void *scratch)
     job.per_part = ALIGN_UP(esm_sgemm_scratch(g->m, g->n, g->k), 64);
     esm_parallel_for(ctx, job.parts, 1, gemm_parts, &job);
 }
+
+/* ---- generated B (convolution) --------------------------------------------------------------- */
+/* A packed B block holds about 64 KB: it stays in L2 while every A panel passes over it, and A
+ * (a convolution's weights: few rows) is packed once for all columns. */
+#define GEN_B_FLOATS 16384
+
+static int64_t gen_nc(const gemm_kernel *kr, int64_t n, int64_t kc)
+{
+    int64_t nc = GEN_B_FLOATS / (kc > 0 ? kc : 1) / kr->nr * kr->nr;
+    nc = nc < kr->nr ? kr->nr : nc;
+    return min64(nc, ALIGN_UP(n, kr->nr));
+}
+
+static size_t gen_a_bytes(const gemm_kernel *kr, int64_t m, int64_t k)
+{
+    return ALIGN_UP((size_t)(ALIGN_UP(m, kr->mr) * k) * sizeof(float), 64);
+}
+
+static size_t gen_b_bytes(const gemm_kernel *kr, int64_t n, int64_t k)
+{
+    int64_t kc = min64(k, kr->kc);
+    return ALIGN_UP((size_t)(kc * gen_nc(kr, n, kc)) * sizeof(float), 64);
+}
+
+size_t esm_sgemm_gen_scratch(const esm_node_ctx *ctx, int64_t m, int64_t n, int64_t k)
+{
+    size_t most = 0, s;
+    int i;
+    for (i = 0; i < NUM_KERNELS; i++)
+        if ((s = gen_a_bytes(&KERNELS[i], m, k) + gen_b_bytes(&KERNELS[i], n, k) * (size_t)gemm_threads(ctx)) > most) most = s;
+    return most + 64;
+}
+
+/* Column j of C: segment s, column q in it (tiles walk the columns in order with gen_advance,
+ * no division per tile). */
+typedef struct gen_pos {
+    int64_t s, q;
+} gen_pos;
+
+static gen_pos gen_locate(const esm_gemm_gen *g, int64_t j)
+{
+    gen_pos p;
+    p.s = j / g->seg, p.q = j - p.s * g->seg;
+    return p;
+}
+
+static gen_pos gen_advance(const esm_gemm_gen *g, gen_pos p, int64_t n)
+{
+    for (p.q += n; p.q >= g->seg; p.q -= g->seg) p.s++;
+    return p;
+}
+
+static float *gen_at(const esm_gemm_gen *g, gen_pos p, int64_t i0) { return g->c + p.s * g->seg_stride + i0 * g->ldc + p.q; }
+
+/* C tile rows [i0, i0+rows) x columns from p on (cols of them) from `tile` (row length nr) into
+ * the segmented C; the bias goes in with the last k slice. */
+static void gen_store(const esm_gemm_gen *g, const float *tile, int nr, gen_pos p, int64_t i0, int rows, int cols,
+                      int accumulate, int last)
+{
+    int c0, i, t;
+    for (c0 = 0; c0 < cols; p = gen_advance(g, p, 0)) {
+        int run = (int)min64(cols - c0, g->seg - p.q);
+        float *dst = gen_at(g, p, i0);
+        for (i = 0; i < rows; i++) {
+            const float *src = tile + i * nr + c0;
+            float *d = dst + i * g->ldc, b = last && g->bias ? g->bias[i0 + i] : 0.0f;
+            if (accumulate)
+                for (t = 0; t < run; t++) d[t] = d[t] + src[t] + b;
+            else
+                for (t = 0; t < run; t++) d[t] = src[t] + b;
+        }
+        c0 += run, p.q += run;
+    }
+}
+
+/* One MR x NR tile: straight into C when it is whole and inside one segment, else via a buffer. */
+static void gen_tile(const esm_gemm_gen *g, const gemm_kernel *kr, int64_t kc, const float *ap, const float *bp,
+                     gen_pos p, int64_t i0, int cols, int accumulate, int last)
+{
+    float tmp[MAX_TILE];
+    int rows = (int)min64(kr->mr, g->m - i0), i, t;
+    if (rows == kr->mr && cols == kr->nr && p.q + cols <= g->seg) {
+        float *c = gen_at(g, p, i0);
+        kr->ukr(kc, ap, bp, c, g->ldc, accumulate);
+        if (last && g->bias)
+            for (i = 0; i < rows; i++)
+                for (t = 0; t < cols; t++) c[i * g->ldc + t] += g->bias[i0 + i];
+        return;
+    }
+    kr->ukr(kc, ap, bp, tmp, kr->nr, 0);
+    gen_store(g, tmp, kr->nr, p, i0, rows, cols, accumulate, last);
+}
+
+typedef struct gen_job {
+    const esm_gemm_gen *g;
+    const gemm_kernel *kr;
+    const float *ap; /* every k slice of A, packed: slice at pc starts at ALIGN_UP(m, mr) * pc */
+    char *bp;        /* one B block per part */
+    size_t b_bytes;
+    int64_t step;    /* columns per part */
+} gen_job;
+
+static void gen_columns(const gen_job *job, float *bp, int64_t j_lo, int64_t j_hi)
+{
+    const esm_gemm_gen *g = job->g;
+    const gemm_kernel *kr = job->kr;
+    int64_t nc = gen_nc(kr, g->n, min64(g->k, kr->kc)), mpad = ALIGN_UP(g->m, kr->mr), jc, pc, jr, ir;
+    for (jc = j_lo; jc < j_hi; jc += nc) {
+        int64_t ncur = min64(nc, j_hi - jc), kc;
+        pc = 0;
+        do { /* at least one slice: with k == 0 (no input channels) the tiles are the bias */
+            gen_pos p = gen_locate(g, jc);
+            kc = min64(kr->kc, g->k - pc);
+            g->pack_b(g->pack_arg, pc, kc, jc, ncur, kr->nr, bp);
+            for (jr = 0; jr < ncur; jr += kr->nr, p = gen_advance(g, p, kr->nr))
+                for (ir = 0; ir < g->m; ir += kr->mr)
+                    gen_tile(g, kr, kc, job->ap + mpad * pc + ir * kc, bp + jr * kc, p, ir, (int)min64(kr->nr, ncur - jr),
+                             pc > 0, pc + kc >= g->k);
+            pc += kc;
+        } while (pc < g->k);
+    }
+}
+
+static void gen_parts(void *arg, int64_t begin, int64_t end)
+{
+    const gen_job *job = (const gen_job *)arg;
+    int64_t part;
+    for (part = begin; part < end; part++) {
+        int64_t lo = part * job->step, hi = min64(lo + job->step, job->g->n);
+        if (lo < hi) gen_columns(job, (float *)(job->bp + (size_t)part * job->b_bytes), lo, hi);
+    }
+}
+
+void esm_sgemm_gen_run(const esm_node_ctx *ctx, const esm_gemm_gen *g, void *scratch)
+{
+    const gemm_kernel *kr = kernel();
+    int64_t threads = gemm_threads(ctx), pc;
+    float *ap = (float *)ALIGN_UP((uintptr_t)scratch, 64);
+    esm_gemm a;
+    gen_job job;
+    if (g->m <= 0 || g->n <= 0) return;
+    memset(&a, 0, sizeof a);
+    a.a = g->a, a.a_rs = g->a_rs, a.a_cs = 1;
+    for (pc = 0; pc < g->k; pc += kr->kc) pack_a(&a, kr, 0, g->m, pc, min64(kr->kc, g->k - pc), ap + ALIGN_UP(g->m, kr->mr) * pc);
+    job.g = g, job.kr = kr, job.ap = ap;
+    job.bp = (char *)ap + gen_a_bytes(kr, g->m, g->k);
+    job.b_bytes = gen_b_bytes(kr, g->n, g->k);
+    if (threads == 1 || (double)g->m * (double)g->n * (double)g->k * 2.0 < MIN_PARALLEL_FLOPS) threads = 1;
+    job.step = ALIGN_UP((g->n + threads - 1) / threads, kr->nr);
+    esm_parallel_for(ctx, threads, 1, gen_parts, &job);
+}

@@ -41,4 +41,25 @@ size_t esm_sgemm_scratch_threads(const struct esm_node_ctx *ctx, int64_t m, int6
 /* esm_sgemm split over the session's threads (esm_parallel_for) along n, or along m when n is
  * narrow; serial for one thread or a small product. */
 void esm_sgemm_run(const struct esm_node_ctx *ctx, const esm_gemm *g, void *scratch);
+
+/* ---- products whose B is generated (convolution) --------------------------------------------- */
+/* Writes B[p0 .. p0+kc) x [j0 .. j0+nc) as nr-column panels (panel[p * nr + j], zeros in the
+ * columns of the last panel past nc), straight into the layout the micro-kernel reads. */
+typedef void (*esm_pack_b_fn)(const void *arg, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float *out);
+
+typedef struct esm_gemm_gen {
+    int64_t m, n, k;
+    const float *a; /* A[i][p] = a[i * a_rs + p]: packed once per call for every column */
+    int64_t a_rs;
+    esm_pack_b_fn pack_b; /* B, e.g. im2col of a batch of images */
+    const void *pack_arg;
+    float *c; /* C[i][j] = c[(j / seg) * seg_stride + i * ldc + j % seg]: one segment per image */
+    int64_t ldc, seg, seg_stride;
+    const float *bias; /* NULL, or bias[i] added to row i */
+} esm_gemm_gen;
+
+/* Scratch for esm_sgemm_gen_run: packed A plus one B block per session thread. */
+size_t esm_sgemm_gen_scratch(const struct esm_node_ctx *ctx, int64_t m, int64_t n, int64_t k);
+/* C = A B (+ bias) with B from g->pack_b, the columns split over the session's threads. */
+void esm_sgemm_gen_run(const struct esm_node_ctx *ctx, const esm_gemm_gen *g, void *scratch);
 #endif

@@ -66,13 +66,15 @@ static esm_status plan_pool(esm_node_ctx *ctx, pool_geom *g, int is_max)
 }
 
 /* ---- max_pool2d ------------------------------------------------------------------------------ */
+/* Planes [p0, p1). First maximum wins; a NaN wins and stays (NumPy's argmax). `index` may be
+ * NULL (nothing reads the indices output): then only the values are written. */
 #define MAX_POOL(NAME, T)                                                                              \
-    static void NAME(const pool_geom *g, const T *x, T *y, int64_t *index)                             \
+    static void NAME(const pool_geom *g, const T *x, T *y, int64_t *index, int64_t p0, int64_t p1)     \
     {                                                                                                  \
-        int64_t p, oy, ox, i, j;                                                                       \
-        for (p = 0; p < g->planes; p++, x += g->h * g->w)                                              \
+        int64_t p, oy, ox, i, j, out = p0 * g->oh * g->ow;                                             \
+        for (p = p0, x += p0 * g->h * g->w; p < p1; p++, x += g->h * g->w)                             \
             for (oy = 0; oy < g->oh; oy++)                                                             \
-                for (ox = 0; ox < g->ow; ox++, y++, index++) {                                         \
+                for (ox = 0; ox < g->ow; ox++, out++) {                                                \
                     int64_t best = -1;                                                                 \
                     T top = 0;                                                                         \
                     for (i = 0; i < g->kh; i++) {                                                      \
@@ -83,12 +85,11 @@ static esm_status plan_pool(esm_node_ctx *ctx, pool_geom *g, int is_max)
                             T v;                                                                       \
                             if (ix < 0 || ix >= g->w) continue;                                        \
                             v = x[at];                                                                 \
-                            /* first maximum wins; a NaN wins and stays (NumPy's argmax) */          \
                             if (best < 0 || (top == top && (v > top || v != v))) best = at, top = v;   \
                         }                                                                              \
                     }                                                                                  \
-                    *y = top;                                                                          \
-                    *index = best;                                                                     \
+                    y[out] = top;                                                                      \
+                    if (index) index[out] = best;                                                      \
                 }                                                                                      \
     }
 MAX_POOL(max_pool_f32, float)
@@ -96,25 +97,78 @@ MAX_POOL(max_pool_f64, double)
 MAX_POOL(max_pool_i32, int32_t)
 MAX_POOL(max_pool_i64, int64_t)
 
+/* b replaces a when larger or NaN: folding it over a window in any grouping gives the first
+ * maximum (or a NaN), as the loop above does. */
+static inline float max_or_nan(float a, float b)
+{
+    float larger = b > a ? b : a; /* written as two selects so that the loops below vectorize */
+    return b != b ? b : larger;
+}
+
+/* One output row of a 2x2 / stride-2 window from input rows r0, r1 (branch-free: vectorized). */
+static void max_row_2x2(const float *restrict r0, const float *restrict r1, float *restrict y, int64_t ow)
+{
+    int64_t ox;
+    for (ox = 0; ox < ow; ox++)
+        y[ox] = max_or_nan(max_or_nan(r0[2 * ox], r0[2 * ox + 1]), max_or_nan(r1[2 * ox], r1[2 * ox + 1]));
+}
+
+/* The common 2x2 / stride-2 window without padding or dilation, values only. */
+static void max_pool_f32_2x2(const pool_geom *g, const float *x, float *y, int64_t p0, int64_t p1)
+{
+    int64_t p, oy;
+    y += p0 * g->oh * g->ow;
+    for (p = p0, x += p0 * g->h * g->w; p < p1; p++, x += g->h * g->w)
+        for (oy = 0; oy < g->oh; oy++, y += g->ow) max_row_2x2(x + 2 * oy * g->w, x + (2 * oy + 1) * g->w, y, g->ow);
+}
+
+/* ... and every window inside the input (ceil_mode may add a cut one at the edge). */
+static int is_plain_2x2(const pool_geom *g)
+{
+    return g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && !(g->ph | g->pw) && g->dh == 1 && g->dw == 1 &&
+           2 * g->oh <= g->h && 2 * g->ow <= g->w;
+}
+
+typedef struct max_pool_job {
+    const pool_geom *g;
+    esm_dtype dtype;
+    const void *x;
+    void *y;
+    int64_t *index; /* NULL: values only */
+} max_pool_job;
+
+static void max_pool_planes(void *arg, int64_t p0, int64_t p1)
+{
+    const max_pool_job *job = (const max_pool_job *)arg;
+    switch (job->dtype) {
+    case ESM_FLOAT32:
+        if (!job->index && is_plain_2x2(job->g)) max_pool_f32_2x2(job->g, job->x, job->y, p0, p1);
+        else max_pool_f32(job->g, job->x, job->y, job->index, p0, p1);
+        break;
+    case ESM_FLOAT64: max_pool_f64(job->g, job->x, job->y, job->index, p0, p1); break;
+    case ESM_INT32: max_pool_i32(job->g, job->x, job->y, job->index, p0, p1); break;
+    default: max_pool_i64(job->g, job->x, job->y, job->index, p0, p1); break;
+    }
+}
+
 static esm_status max_pool2d_prepare(esm_node_ctx *ctx)
 {
     pool_geom g;
     return plan_pool(ctx, &g, 1);
 }
 
+#define POOL_GRAIN_WORK 32768 /* window elements below which a chunk of planes is not worth a thread */
+
 static esm_status max_pool2d_eval(esm_node_ctx *ctx)
 {
-    const esm_tensor *x = ctx->inputs[0];
-    void *y = ctx->outputs[0]->data;
-    int64_t *index = (int64_t *)ctx->outputs[1]->data;
+    max_pool_job job;
     pool_geom g;
+    double per_plane;
     ESM_TRY(plan_pool(ctx, &g, 1));
-    switch (x->dtype) {
-    case ESM_FLOAT32: max_pool_f32(&g, x->data, y, index); break;
-    case ESM_FLOAT64: max_pool_f64(&g, x->data, y, index); break;
-    case ESM_INT32: max_pool_i32(&g, x->data, y, index); break;
-    default: max_pool_i64(&g, x->data, y, index); break;
-    }
+    job.g = &g, job.dtype = ctx->inputs[0]->dtype, job.x = ctx->inputs[0]->data, job.y = ctx->outputs[0]->data;
+    job.index = ctx->unused_outputs & 2u ? NULL : (int64_t *)ctx->outputs[1]->data;
+    per_plane = (double)g.oh * g.ow * g.kh * g.kw;
+    esm_parallel_for(ctx, g.planes, per_plane >= POOL_GRAIN_WORK ? 1 : (int64_t)(POOL_GRAIN_WORK / per_plane), max_pool_planes, &job);
     return ESM_OK;
 }
 
@@ -152,6 +206,22 @@ static double window_count(const pool_geom *g, int64_t oy, int64_t ox)
 AVG_POOL(avg_pool_f32, float)
 AVG_POOL(avg_pool_f64, double)
 
+/* One output row of a 2x2 / stride-2 mean: the loop above's sum order and division, vectorized. */
+static void avg_row_2x2(const float *restrict r0, const float *restrict r1, float *restrict y, int64_t ow, double divisor)
+{
+    int64_t ox;
+    for (ox = 0; ox < ow; ox++)
+        y[ox] = (float)(((double)r0[2 * ox] + r0[2 * ox + 1] + r1[2 * ox] + r1[2 * ox + 1]) / divisor);
+}
+
+static void avg_pool_f32_2x2(const pool_geom *g, const float *x, float *y)
+{
+    int64_t p, oy;
+    for (p = 0; p < g->planes; p++, x += g->h * g->w)
+        for (oy = 0; oy < g->oh; oy++, y += g->ow)
+            avg_row_2x2(x + 2 * oy * g->w, x + (2 * oy + 1) * g->w, y, g->ow, window_count(g, 0, 0));
+}
+
 static esm_status avg_pool2d_prepare(esm_node_ctx *ctx)
 {
     pool_geom g;
@@ -163,7 +233,8 @@ static esm_status avg_pool2d_eval(esm_node_ctx *ctx)
     const esm_tensor *x = ctx->inputs[0];
     pool_geom g;
     ESM_TRY(plan_pool(ctx, &g, 0));
-    if (x->dtype == ESM_FLOAT32) avg_pool_f32(&g, x->data, ctx->outputs[0]->data);
+    if (x->dtype == ESM_FLOAT32 && is_plain_2x2(&g)) avg_pool_f32_2x2(&g, x->data, ctx->outputs[0]->data);
+    else if (x->dtype == ESM_FLOAT32) avg_pool_f32(&g, x->data, ctx->outputs[0]->data);
     else avg_pool_f64(&g, x->data, ctx->outputs[0]->data);
     return ESM_OK;
 }
