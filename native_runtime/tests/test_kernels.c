@@ -282,6 +282,12 @@ static void test_predicates_and_int_unary(void)
     node_input(&t, ESM_INT32, 1, S3, ix);
     CHECK(node_run(&t) == ESM_ERR_UNSUPPORTED, "exp of int32 is unsupported");
     node_free(&t);
+    /* float-only like PyTorch; an integer loop would convert x * 1e30 back to int32 (UB) */
+    node_init(&t, "leaky_relu");
+    node_input(&t, ESM_INT32, 1, S3, ix);
+    attr_float(&t, "negative_slope", 1e30);
+    CHECK(node_run(&t) == ESM_ERR_UNSUPPORTED, "leaky_relu of int32 is unsupported");
+    node_free(&t);
 }
 
 /* ---- where, cast ----------------------------------------------------------------------------- */
