@@ -203,9 +203,13 @@ static size_t conv2d_scratch(const esm_node_ctx *ctx, const conv_geom *g)
     return padded_bytes(g) + taps_bytes(g) + esm_sgemm_gen_scratch(ctx, g->og, g->n * g->oh * g->ow, g->cg * g->kh * g->kw);
 }
 
+/* esm_rows_fn: the fused activation (*arg, from esm_attr_activation) on n floats. */
+static void activation_rows(const void *arg, float *row, int64_t n) { esm_activation_apply(*(const int *)arg, ESM_FLOAT32, row, n); }
+
 /* One GEMM per group over the whole batch: W_g (og x K) @ im2col (K x N*plane), written image by
  * image into y (N, O, oh, ow). */
-static void conv2d_f32(const esm_node_ctx *ctx, const conv_geom *g, const float *x, const float *w, const float *b, float *y, void *scratch)
+static void conv2d_f32(const esm_node_ctx *ctx, const conv_geom *g, const float *x, const float *w, const float *b, int act,
+                       float *y, void *scratch)
 {
     int64_t hp = padded_h(g), wp = padded_w(g), grp, c, i, j, k = g->cg * g->kh * g->kw, plane = g->oh * g->ow;
     float *xp = (float *)scratch;
@@ -220,6 +224,8 @@ static void conv2d_f32(const esm_node_ctx *ctx, const conv_geom *g, const float 
     src.tap = tap;
     mm.m = g->og, mm.n = g->n * plane, mm.k = k, mm.a_rs = k;
     mm.pack_b = im2col_panels, mm.pack_arg = &src;
+    mm.clamp = esm_activation_lower_clamp(act, &mm.lo);
+    mm.act = act && !mm.clamp ? activation_rows : NULL, mm.act_arg = &act;
     mm.ldc = plane, mm.seg = plane, mm.seg_stride = g->o * plane;
     for (grp = 0; grp < g->groups; grp++) {
         src.x = (has_padding(g) ? xp : x) + grp * g->cg * hp * wp;
@@ -259,7 +265,7 @@ static esm_status conv2d_prepare(esm_node_ctx *ctx)
     conv_geom g;
     int act;
     ESM_TRY(plan_conv(ctx, &g, 0));
-    ESM_TRY(esm_attr_activation(ctx, &act)); /* validated here, applied after the conv in eval */
+    ESM_TRY(esm_attr_activation(ctx, &act)); /* validated here, applied in eval */
     if (ctx->inputs[0]->dtype == ESM_FLOAT32) ctx->scratch_bytes = conv2d_scratch(ctx, &g);
     return ESM_OK;
 }
@@ -270,11 +276,12 @@ static esm_status conv2d_eval(esm_node_ctx *ctx)
     conv_geom g;
     int act;
     ESM_TRY(plan_conv(ctx, &g, 0));
-    if (x->dtype == ESM_FLOAT32)
-        conv2d_f32(ctx, &g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data, ctx->scratch);
-    else
-        conv2d_f64(&g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data);
     ESM_TRY(esm_attr_activation(ctx, &act));
+    if (x->dtype == ESM_FLOAT32) { /* the GEMM applies the activation as it stores each tile */
+        conv2d_f32(ctx, &g, x->data, w->data, b ? b->data : NULL, act, ctx->outputs[0]->data, ctx->scratch);
+        return ESM_OK;
+    }
+    conv2d_f64(&g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data);
     esm_activation_apply(act, x->dtype, ctx->outputs[0]->data, esm_numel(ctx->outputs[0]));
     return ESM_OK;
 }

@@ -507,8 +507,31 @@ static gen_pos gen_advance(const esm_gemm_gen *g, gen_pos p, int64_t n)
 
 static float *gen_at(const esm_gemm_gen *g, gen_pos p, int64_t i0) { return g->c + p.s * g->seg_stride + i0 * g->ldc + p.q; }
 
+/* The epilogue of a finished tile, rows [i0, i0+rows) x cols at c: the bias, then the activation,
+ * while the tile is in L1. A lower clamp (relu) is one pass with the bias; any other activation
+ * runs its own row loop on each tile row. */
+static void gen_epilogue(const esm_gemm_gen *g, float *c, int64_t i0, int rows, int cols)
+{
+    const float lo = g->lo;
+    int i, t;
+    if (!g->bias && !g->clamp && !g->act) return;
+    for (i = 0; i < rows; i++) {
+        float *d = c + i * g->ldc, b = g->bias ? g->bias[i0 + i] : 0.0f;
+        if (g->clamp) {
+            for (t = 0; t < cols; t++) {
+                float v = d[t] + b;
+                d[t] = v < lo ? lo : v;
+            }
+            continue;
+        }
+        if (g->bias)
+            for (t = 0; t < cols; t++) d[t] += b;
+        if (g->act) g->act(g->act_arg, d, cols);
+    }
+}
+
 /* C tile rows [i0, i0+rows) x columns from p on (cols of them) from `tile` (row length nr) into
- * the segmented C; the bias goes in with the last k slice. */
+ * the segmented C; the epilogue runs with the last k slice. */
 static void gen_store(const esm_gemm_gen *g, const float *tile, int nr, gen_pos p, int64_t i0, int rows, int cols,
                       int accumulate, int last)
 {
@@ -518,12 +541,13 @@ static void gen_store(const esm_gemm_gen *g, const float *tile, int nr, gen_pos 
         float *dst = gen_at(g, p, i0);
         for (i = 0; i < rows; i++) {
             const float *src = tile + i * nr + c0;
-            float *d = dst + i * g->ldc, b = last && g->bias ? g->bias[i0 + i] : 0.0f;
+            float *d = dst + i * g->ldc;
             if (accumulate)
-                for (t = 0; t < run; t++) d[t] = d[t] + src[t] + b;
+                for (t = 0; t < run; t++) d[t] += src[t];
             else
-                for (t = 0; t < run; t++) d[t] = src[t] + b;
+                memcpy(d, src, (size_t)run * sizeof(float));
         }
+        if (last) gen_epilogue(g, dst, i0, rows, run);
         c0 += run, p.q += run;
     }
 }
@@ -533,13 +557,11 @@ static void gen_tile(const esm_gemm_gen *g, const gemm_kernel *kr, int64_t kc, c
                      gen_pos p, int64_t i0, int cols, int accumulate, int last)
 {
     float tmp[MAX_TILE];
-    int rows = (int)min64(kr->mr, g->m - i0), i, t;
+    int rows = (int)min64(kr->mr, g->m - i0);
     if (rows == kr->mr && cols == kr->nr && p.q + cols <= g->seg) {
         float *c = gen_at(g, p, i0);
         kr->ukr(kc, ap, bp, c, g->ldc, accumulate);
-        if (last && g->bias)
-            for (i = 0; i < rows; i++)
-                for (t = 0; t < cols; t++) c[i * g->ldc + t] += g->bias[i0 + i];
+        if (last) gen_epilogue(g, c, i0, rows, cols);
         return;
     }
     kr->ukr(kc, ap, bp, tmp, kr->nr, 0);
