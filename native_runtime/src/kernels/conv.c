@@ -152,6 +152,23 @@ typedef struct im2col_src {
     const int64_t *tap;            /* per row p of B: (c * hp + i * dh) * wp + j * dw */
 } im2col_src;
 
+/* len contiguous floats at s + tap[p] into d + p * nr for each of the kc taps. A whole output row
+ * of 4, 8 or 16 pixels (the usual case) is a fixed-size copy: one to four vector moves per tap. */
+static void gather_taps(float *d, int nr, const float *s, const int64_t *tap, int64_t kc, int len)
+{
+    int64_t p;
+#define GATHER_FIXED(LEN)                                                                   \
+    if (len == (LEN)) {                                                                     \
+        for (p = 0; p < kc; p++) memcpy(d + p * nr, s + tap[p], (LEN) * sizeof(float));     \
+        return;                                                                             \
+    }
+    GATHER_FIXED(16)
+    GATHER_FIXED(8)
+    GATHER_FIXED(4)
+#undef GATHER_FIXED
+    for (p = 0; p < kc; p++) copy_floats(d + p * nr, s + tap[p], len);
+}
+
 /* Rows p0 .. p0+kc of B, columns q .. q+run of one image (q = oy * ow + ox) into d (row length
  * nr): output row by output row, each a strided read of the input at every tap. */
 static void im2col_run(const im2col_src *src, const float *x, int64_t p0, int64_t kc, int64_t oy, int64_t ox, int run,
@@ -162,12 +179,14 @@ static void im2col_run(const im2col_src *src, const float *x, int64_t p0, int64_
     for (t = 0; t < run; t += len, oy++, ox = 0) {
         const float *s = x + oy * src->row_stride + ox * src->sw;
         len = (int)(src->ow - ox < run - t ? src->ow - ox : run - t);
+        if (src->sw == 1) {
+            gather_taps(d + t, nr, s, src->tap + p0, kc, len);
+            continue;
+        }
         for (p = 0; p < kc; p++) {
             const float *sp = s + src->tap[p0 + p];
             float *dp = d + p * nr + t;
-            if (src->sw == 1) copy_floats(dp, sp, len);
-            else
-                for (u = 0; u < len; u++) dp[u] = sp[u * src->sw];
+            for (u = 0; u < len; u++) dp[u] = sp[u * src->sw];
         }
     }
 }
