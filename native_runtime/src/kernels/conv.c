@@ -112,12 +112,18 @@ static int64_t padded_h(const conv_geom *g) { return g->h + g->pt + g->pb; }
 static int64_t padded_w(const conv_geom *g) { return g->w + g->pl + g->pr; }
 static int has_padding(const conv_geom *g) { return (g->pt | g->pb | g->pl | g->pr) != 0; }
 
-/* Rows are short (4-32 floats): 4-float blocks, neither a call nor a vectorized loop's prologue. */
+/* Rows are short (2-32 floats): the usual widths are fixed-size copies (vector moves), others
+ * 4-float blocks, neither a call nor a vectorized loop's prologue. */
 static void copy_floats(float *d, const float *s, int64_t len)
 {
     int64_t u = 0;
-    for (; u + 4 <= len; u += 4) memcpy(d + u, s + u, 4 * sizeof(float));
-    for (; u < len; u++) d[u] = s[u];
+    if (len == 16) memcpy(d, s, 16 * sizeof(float));
+    else if (len == 8) memcpy(d, s, 8 * sizeof(float));
+    else if (len == 2) memcpy(d, s, 2 * sizeof(float));
+    else {
+        for (; u + 4 <= len; u += 4) memcpy(d + u, s + u, 4 * sizeof(float));
+        for (; u < len; u++) d[u] = s[u];
+    }
 }
 
 /* Zeros without a library call for the short runs between two padded rows (usually 2 floats). */
