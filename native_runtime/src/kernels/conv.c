@@ -4,7 +4,7 @@
  * right); groups; conv_transpose2d also output_padding (h, w).
  * float32: conv2d is one SGEMM per group over the whole batch (esm_sgemm_gen_run), its B operand
  * (im2col) read straight into the packed panels from a zero-padded copy of the input, and its
- * tiles stored image by image; conv_transpose2d is one SGEMM per (image, group) into
+ * tiles stored image by image with the bias and the fused activation; conv_transpose2d is one SGEMM per (image, group) into
  * columns + col2im. float64 runs a direct loop (correct, not tuned). */
 #include <math.h>
 #include <string.h>
