@@ -82,6 +82,33 @@ def test_conv2d_float32_matches_torch(kernels, gemm_kernel, case):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
+ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"),
+               "silu": F.silu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}
+ACT_CASES = [  # whole tiles, edge tiles, tiles across two images, several k slices, 16-wide rows, no bias
+    ((3, 3, 16, 16), (8, 3, 3), (1, 1, 1, 1), True),
+    ((5, 16, 4, 4), (33, 3, 3), (1, 1, 1, 1), False),
+    ((2, 48, 5, 6), (7, 3, 3), (1, 1, 1, 1), True),
+    ((3, 1, 3, 17), (1, 1, 3), (0, 1, 0, 1), True),
+]
+
+
+@pytest.mark.parametrize("act", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("case", ACT_CASES, ids=[f"x{c[0]}-w{c[1]}-b{int(c[3])}" for c in ACT_CASES])
+def test_conv2d_fused_activation_matches_torch(kernels, gemm_kernel, case, act):
+    """The activation is applied as each GEMM tile is stored (with the bias); relu keeps a NaN."""
+    shape, (o, kh, kw), padding, bias = case
+    rng = np.random.default_rng(sum(shape) + o)
+    x = rng.standard_normal(shape).astype(np.float32)
+    x.reshape(-1)[::37] = np.nan if act == "relu" else 0.0
+    w = rng.standard_normal((o, shape[1], kh, kw)).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32) if bias else None
+    attrs = {"stride": (1, 1), "padding": padding, "dilation": (1, 1), "groups": 1, "activation": act}
+    (got,) = kernels.run("conv2d", [x, w] + ([b] if bias else []), attrs)
+    want = ACTIVATIONS[act](torch.from_numpy(conv_reference(x, w, b, (1, 1), padding, (1, 1), 1))).numpy()
+    assert np.isnan(want).any() == (act == "relu")
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
 def test_conv2d_without_input_channels_gives_the_bias(kernels):
     x = np.zeros((2, 0, 4, 4), np.float32)
     w = np.zeros((3, 0, 3, 3), np.float32)
@@ -99,6 +126,8 @@ POOL_CASES = [
     ((2, 3, 9, 9), (3, 3), (2, 2), (1, 1), (1, 1), False),
     ((1, 2, 7, 7), (2, 2), (2, 2), (0, 0), (1, 1), True),
     ((1, 2, 9, 10), (2, 3), (1, 2), (1, 1), (2, 1), False),
+    ((3, 17, 16, 16), (2, 2), (2, 2), (0, 0), (1, 1), False),  # 2x2 over many planes: several flat chunks
+    ((1, 1, 4, 1030), (2, 2), (2, 2), (0, 0), (1, 1), False),  # rows too long for a flat chunk
 ]
 
 

@@ -4,7 +4,7 @@
  * right); groups; conv_transpose2d also output_padding (h, w).
  * float32: conv2d is one SGEMM per group over the whole batch (esm_sgemm_gen_run), its B operand
  * (im2col) read straight into the packed panels from a zero-padded copy of the input, and its
- * tiles stored image by image; conv_transpose2d is one SGEMM per (image, group) into
+ * tiles stored image by image with the bias and the fused activation; conv_transpose2d is one SGEMM per (image, group) into
  * columns + col2im. float64 runs a direct loop (correct, not tuned). */
 #include <math.h>
 #include <string.h>
@@ -112,12 +112,18 @@ static int64_t padded_h(const conv_geom *g) { return g->h + g->pt + g->pb; }
 static int64_t padded_w(const conv_geom *g) { return g->w + g->pl + g->pr; }
 static int has_padding(const conv_geom *g) { return (g->pt | g->pb | g->pl | g->pr) != 0; }
 
-/* Rows are short (4-32 floats): 4-float blocks, neither a call nor a vectorized loop's prologue. */
+/* Rows are short (2-32 floats): the usual widths are fixed-size copies (vector moves), others
+ * 4-float blocks, neither a call nor a vectorized loop's prologue. */
 static void copy_floats(float *d, const float *s, int64_t len)
 {
     int64_t u = 0;
-    for (; u + 4 <= len; u += 4) memcpy(d + u, s + u, 4 * sizeof(float));
-    for (; u < len; u++) d[u] = s[u];
+    if (len == 16) memcpy(d, s, 16 * sizeof(float));
+    else if (len == 8) memcpy(d, s, 8 * sizeof(float));
+    else if (len == 2) memcpy(d, s, 2 * sizeof(float));
+    else {
+        for (; u + 4 <= len; u += 4) memcpy(d + u, s + u, 4 * sizeof(float));
+        for (; u < len; u++) d[u] = s[u];
+    }
 }
 
 /* Zeros without a library call for the short runs between two padded rows (usually 2 floats). */
@@ -152,6 +158,23 @@ typedef struct im2col_src {
     const int64_t *tap;            /* per row p of B: (c * hp + i * dh) * wp + j * dw */
 } im2col_src;
 
+/* len contiguous floats at s + tap[p] into d + p * nr for each of the kc taps. A whole output row
+ * of 4, 8 or 16 pixels (the usual case) is a fixed-size copy: one to four vector moves per tap. */
+static void gather_taps(float *d, int nr, const float *s, const int64_t *tap, int64_t kc, int len)
+{
+    int64_t p;
+#define GATHER_FIXED(LEN)                                                                   \
+    if (len == (LEN)) {                                                                     \
+        for (p = 0; p < kc; p++) memcpy(d + p * nr, s + tap[p], (LEN) * sizeof(float));     \
+        return;                                                                             \
+    }
+    GATHER_FIXED(16)
+    GATHER_FIXED(8)
+    GATHER_FIXED(4)
+#undef GATHER_FIXED
+    for (p = 0; p < kc; p++) copy_floats(d + p * nr, s + tap[p], len);
+}
+
 /* Rows p0 .. p0+kc of B, columns q .. q+run of one image (q = oy * ow + ox) into d (row length
  * nr): output row by output row, each a strided read of the input at every tap. */
 static void im2col_run(const im2col_src *src, const float *x, int64_t p0, int64_t kc, int64_t oy, int64_t ox, int run,
@@ -162,12 +185,14 @@ static void im2col_run(const im2col_src *src, const float *x, int64_t p0, int64_
     for (t = 0; t < run; t += len, oy++, ox = 0) {
         const float *s = x + oy * src->row_stride + ox * src->sw;
         len = (int)(src->ow - ox < run - t ? src->ow - ox : run - t);
+        if (src->sw == 1) {
+            gather_taps(d + t, nr, s, src->tap + p0, kc, len);
+            continue;
+        }
         for (p = 0; p < kc; p++) {
             const float *sp = s + src->tap[p0 + p];
             float *dp = d + p * nr + t;
-            if (src->sw == 1) copy_floats(dp, sp, len);
-            else
-                for (u = 0; u < len; u++) dp[u] = sp[u * src->sw];
+            for (u = 0; u < len; u++) dp[u] = sp[u * src->sw];
         }
     }
 }
@@ -203,9 +228,13 @@ static size_t conv2d_scratch(const esm_node_ctx *ctx, const conv_geom *g)
     return padded_bytes(g) + taps_bytes(g) + esm_sgemm_gen_scratch(ctx, g->og, g->n * g->oh * g->ow, g->cg * g->kh * g->kw);
 }
 
+/* esm_rows_fn: the fused activation (*arg, from esm_attr_activation) on n floats. */
+static void activation_rows(const void *arg, float *row, int64_t n) { esm_activation_apply(*(const int *)arg, ESM_FLOAT32, row, n); }
+
 /* One GEMM per group over the whole batch: W_g (og x K) @ im2col (K x N*plane), written image by
  * image into y (N, O, oh, ow). */
-static void conv2d_f32(const esm_node_ctx *ctx, const conv_geom *g, const float *x, const float *w, const float *b, float *y, void *scratch)
+static void conv2d_f32(const esm_node_ctx *ctx, const conv_geom *g, const float *x, const float *w, const float *b, int act,
+                       float *y, void *scratch)
 {
     int64_t hp = padded_h(g), wp = padded_w(g), grp, c, i, j, k = g->cg * g->kh * g->kw, plane = g->oh * g->ow;
     float *xp = (float *)scratch;
@@ -220,6 +249,8 @@ static void conv2d_f32(const esm_node_ctx *ctx, const conv_geom *g, const float 
     src.tap = tap;
     mm.m = g->og, mm.n = g->n * plane, mm.k = k, mm.a_rs = k;
     mm.pack_b = im2col_panels, mm.pack_arg = &src;
+    mm.clamp = esm_activation_lower_clamp(act, &mm.lo);
+    mm.act = act && !mm.clamp ? activation_rows : NULL, mm.act_arg = &act;
     mm.ldc = plane, mm.seg = plane, mm.seg_stride = g->o * plane;
     for (grp = 0; grp < g->groups; grp++) {
         src.x = (has_padding(g) ? xp : x) + grp * g->cg * hp * wp;
@@ -259,7 +290,7 @@ static esm_status conv2d_prepare(esm_node_ctx *ctx)
     conv_geom g;
     int act;
     ESM_TRY(plan_conv(ctx, &g, 0));
-    ESM_TRY(esm_attr_activation(ctx, &act)); /* validated here, applied after the conv in eval */
+    ESM_TRY(esm_attr_activation(ctx, &act)); /* validated here, applied in eval */
     if (ctx->inputs[0]->dtype == ESM_FLOAT32) ctx->scratch_bytes = conv2d_scratch(ctx, &g);
     return ESM_OK;
 }
@@ -270,11 +301,12 @@ static esm_status conv2d_eval(esm_node_ctx *ctx)
     conv_geom g;
     int act;
     ESM_TRY(plan_conv(ctx, &g, 0));
-    if (x->dtype == ESM_FLOAT32)
-        conv2d_f32(ctx, &g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data, ctx->scratch);
-    else
-        conv2d_f64(&g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data);
     ESM_TRY(esm_attr_activation(ctx, &act));
+    if (x->dtype == ESM_FLOAT32) { /* the GEMM applies the activation as it stores each tile */
+        conv2d_f32(ctx, &g, x->data, w->data, b ? b->data : NULL, act, ctx->outputs[0]->data, ctx->scratch);
+        return ESM_OK;
+    }
+    conv2d_f64(&g, x->data, w->data, b ? b->data : NULL, ctx->outputs[0]->data);
     esm_activation_apply(act, x->dtype, ctx->outputs[0]->data, esm_numel(ctx->outputs[0]));
     return ESM_OK;
 }

@@ -47,6 +47,9 @@ void esm_sgemm_run(const struct esm_node_ctx *ctx, const esm_gemm *g, void *scra
  * columns of the last panel past nc), straight into the layout the micro-kernel reads. */
 typedef void (*esm_pack_b_fn)(const void *arg, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float *out);
 
+/* An activation applied in place to n floats of C. */
+typedef void (*esm_rows_fn)(const void *arg, float *row, int64_t n);
+
 typedef struct esm_gemm_gen {
     int64_t m, n, k;
     const float *a; /* A[i][p] = a[i * a_rs + p]: packed once per call for every column */
@@ -56,10 +59,15 @@ typedef struct esm_gemm_gen {
     float *c; /* C[i][j] = c[(j / seg) * seg_stride + i * ldc + j % seg]: one segment per image */
     int64_t ldc, seg, seg_stride;
     const float *bias; /* NULL, or bias[i] added to row i */
+    int clamp;         /* 1: then x < lo ? lo : x (relu: lo = 0), in the same pass as the bias */
+    float lo;
+    esm_rows_fn act;   /* NULL, or any other activation, in place on each stored row of a tile */
+    const void *act_arg;
 } esm_gemm_gen;
 
 /* Scratch for esm_sgemm_gen_run: packed A plus one B block per session thread. */
 size_t esm_sgemm_gen_scratch(const struct esm_node_ctx *ctx, int64_t m, int64_t n, int64_t k);
-/* C = A B (+ bias) with B from g->pack_b, the columns split over the session's threads. */
+/* C = act(A B (+ bias)) with B from g->pack_b, the columns split over the session's threads; the
+ * bias and the activation go in as each tile is stored, while it is in L1. */
 void esm_sgemm_gen_run(const struct esm_node_ctx *ctx, const esm_gemm_gen *g, void *scratch);
 #endif

@@ -51,6 +51,9 @@ esm_status esm_attr_activation(esm_node_ctx *ctx, int *act);
 /* Apply activation `act` (from esm_attr_activation; 0: nothing) to n elements in place, with the
  * same loops as the standalone op (unary.c). */
 void esm_activation_apply(int act, esm_dtype dtype, void *data, int64_t n);
+/* 1 when float activation `act` is x < lo ? lo : x (relu: lo = 0; NaN passes through, as its
+ * loop), so a kernel may apply it inline with a bias; 0 otherwise (use esm_activation_apply). */
+int esm_activation_lower_clamp(int act, float *lo);
 
 void esm_set_output(esm_tensor *out, esm_dtype dtype, int32_t ndim, const int64_t *shape);
 /* The broadcast of the present inputs' shapes into out (dtype left to the caller). */

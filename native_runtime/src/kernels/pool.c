@@ -113,13 +113,42 @@ static void max_row_2x2(const float *restrict r0, const float *restrict r1, floa
         y[ox] = max_or_nan(max_or_nan(r0[2 * ox], r0[2 * ox + 1]), max_or_nan(r1[2 * ox], r1[2 * ox + 1]));
 }
 
-/* The common 2x2 / stride-2 window without padding or dilation, values only. */
+/* y[i] = the larger of x[2i], x[2i+1] (a NaN wins) for i < n: one long vectorized loop. */
+static void max_col_pairs(const float *restrict x, float *restrict y, int64_t n)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) y[i] = max_or_nan(x[2 * i], x[2 * i + 1]);
+}
+
+/* y[ox] = the larger of a[ox], b[ox] (the window's top and bottom halves, in that order). */
+static void max_rows(const float *restrict a, const float *restrict b, float *restrict y, int64_t n)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) y[i] = max_or_nan(a[i], b[i]);
+}
+
+#define POOL_CHUNK 1024 /* floats of column-pair maxima per step of the flat path (4 KB of stack) */
+
+/* The common 2x2 / stride-2 window without padding or dilation, values only. Without a cut row
+ * or column (h = 2 oh, w = 2 ow) the planes' rows are one contiguous run: the column pairs of a
+ * chunk of rows in one long loop (small planes have rows too short to vectorize), then the row
+ * pairs; the grouping (top pair, bottom pair) is the row-by-row loop's. */
 static void max_pool_f32_2x2(const pool_geom *g, const float *x, float *y, int64_t p0, int64_t p1)
 {
-    int64_t p, oy;
-    y += p0 * g->oh * g->ow;
-    for (p = p0, x += p0 * g->h * g->w; p < p1; p++, x += g->h * g->w)
-        for (oy = 0; oy < g->oh; oy++, y += g->ow) max_row_2x2(x + 2 * oy * g->w, x + (2 * oy + 1) * g->w, y, g->ow);
+    float half[POOL_CHUNK];
+    int64_t p, oy, ow = g->ow, pairs = (p1 - p0) * g->oh, per = POOL_CHUNK / (2 * ow), k, n, i;
+    y += p0 * g->oh * ow;
+    x += p0 * g->h * g->w;
+    if (g->h == 2 * g->oh && g->w == 2 * ow && per > 0) {
+        for (k = 0; k < pairs; k += n, x += 2 * n * g->w, y += n * ow) {
+            n = pairs - k < per ? pairs - k : per;
+            max_col_pairs(x, half, 2 * n * ow);
+            for (i = 0; i < n; i++) max_rows(half + 2 * i * ow, half + (2 * i + 1) * ow, y + i * ow, ow);
+        }
+        return;
+    }
+    for (p = p0; p < p1; p++, x += g->h * g->w)
+        for (oy = 0; oy < g->oh; oy++, y += ow) max_row_2x2(x + 2 * oy * g->w, x + (2 * oy + 1) * g->w, y, ow);
 }
 
 /* ... and every window inside the input (ceil_mode may add a cut one at the edge). */

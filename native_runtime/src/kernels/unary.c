@@ -190,6 +190,12 @@ void esm_activation_apply(int act, esm_dtype dtype, void *data, int64_t n)
     ACTIVATIONS[act - 1].loops[dtype](data, data, n, &p);
 }
 
+int esm_activation_lower_clamp(int act, float *lo)
+{
+    *lo = 0.0f; /* relu's loop: x < 0 ? 0 : x */
+    return act > 0 && act <= NUM_ACTIVATIONS && ACTIVATIONS[act - 1].loops == relu_loops;
+}
+
 /* ---- prepare / eval -------------------------------------------------------------------------- */
 static esm_status unary_prepare(esm_node_ctx *ctx, const unary_fn *loops, params_fn params, int to_bool)
 {
