@@ -16,6 +16,7 @@ from .fuse_activation import fuse_activations
 from .inline import inline_calls
 from .shape_inference import infer_shapes
 from .simplify import simplify
+from .split_linear import split_linears
 
 DEFAULT_PIPELINE: list[tuple[str, Callable[[Graph], Graph]]] = [
     ("inline", inline_calls),
@@ -26,6 +27,7 @@ DEFAULT_PIPELINE: list[tuple[str, Callable[[Graph], Graph]]] = [
     ("cse", eliminate_common_subexpressions),
     ("dce", eliminate_dead_code),
     ("infer_shapes", infer_shapes),
+    ("split_linear", split_linears),
     ("fold_layout", fold_layout),  # needs the operand ranks infer_shapes gives
     ("fuse_activation", fuse_activations),  # before `fuse`, which would group a lone activation
     ("fuse", fuse_elementwise),
