@@ -11,6 +11,7 @@ from .cse import eliminate_common_subexpressions
 from .dce import eliminate_dead_code
 from .fold_batchnorm import fold_batchnorm
 from .fold_layout import fold_layout
+from .fold_scale import fold_scales
 from .fuse import fuse_elementwise
 from .fuse_activation import fuse_activations
 from .inline import inline_calls
@@ -28,6 +29,7 @@ DEFAULT_PIPELINE: list[tuple[str, Callable[[Graph], Graph]]] = [
     ("dce", eliminate_dead_code),
     ("infer_shapes", infer_shapes),
     ("split_linear", split_linears),
+    ("fold_scale", fold_scales),  # after split_linear: the scale goes into the Q projection alone
     ("fold_layout", fold_layout),  # needs the operand ranks infer_shapes gives
     ("fuse_activation", fuse_activations),  # before `fuse`, which would group a lone activation
     ("fuse", fuse_elementwise),
