@@ -26,13 +26,37 @@ def _matmul_shapes(a: tuple, b: tuple) -> tuple:
     return out
 
 
-def _matmul_forward(xp, a, b, activation="none"):
+# matmul's optional layout attributes, set by jitscript.passes.fold_layout: the product reads its
+# operands through permutations and writes its result through one, so the permute copies around
+# it (attention's heads split and merged) disappear into GEMM strides.
+PERM_ATTRS = ("a_perm", "b_perm", "out_perm")
+
+
+def _permuted(xp, x, perm):
+    return x if perm is None else xp.transpose(x, perm)
+
+
+def _permuted_shape(shape: tuple, perm) -> tuple:
+    return tuple(shape) if perm is None else tuple(shape[p] for p in perm)
+
+
+def _matmul_forward(xp, a, b, activation="none", a_perm=None, b_perm=None, out_perm=None):
+    a, b = _permuted(xp, a, a_perm), _permuted(xp, b, b_perm)
     _matmul_shapes(a.shape, b.shape)
-    return apply_activation(activation, xp, xp.matmul(a, b))
+    y = _permuted(xp, apply_activation(activation, xp, xp.matmul(a, b)), out_perm)
+    return y if out_perm is None else xp.ascontiguousarray(y)
+
+
+def _matmul_infer(a, b, activation="none", a_perm=None, b_perm=None, out_perm=None):
+    shape = _matmul_shapes(_permuted_shape(a.shape, a_perm), _permuted_shape(b.shape, b_perm))
+    return Spec(a.dtype, _permuted_shape(shape, out_perm))
 
 
 def _matmul_vjp(c, g):
     check_unfused("matmul", c.attrs)
+    if any(c.attrs.get(name) is not None for name in PERM_ATTRS):
+        raise OpError("matmul", "no gradient through folded layout attributes; differentiate the graph "
+                      "before jitscript.optimize")
     a, b = c.inputs
     from .elementwise import reduce_to
     from .shape import reshape, transpose
@@ -56,9 +80,8 @@ def _matmul_vjp(c, g):
 
 
 MATMUL = register(OpDef(
-    "matmul", forward=_matmul_forward, vjp=_matmul_vjp, smooth=True, attrs=ACTIVATION_ATTR,
-    optional_attrs=ACTIVATION_ATTR,
-    infer=lambda a, b, activation="none": Spec(a.dtype, _matmul_shapes(a.shape, b.shape))))
+    "matmul", forward=_matmul_forward, vjp=_matmul_vjp, smooth=True, attrs=ACTIVATION_ATTR + PERM_ATTRS,
+    optional_attrs=ACTIVATION_ATTR + PERM_ATTRS, infer=_matmul_infer))
 
 
 def _linear_forward(xp, x, w, b=None, activation="none"):

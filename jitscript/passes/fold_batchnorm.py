@@ -18,7 +18,7 @@ from .dce import eliminate_dead_code
 FOLDABLE = ("conv2d", "linear")
 
 
-def _param_array(graph: Graph, v: Value) -> np.ndarray | None:
+def param_array(graph: Graph, v: Value) -> np.ndarray | None:
     """The float64 data of a parameter value; None for a None operand; raises LookupError otherwise."""
     node = v.node
     if node is not None and node.op == "prim::constant" and node.attrs["value"] is None:
@@ -46,9 +46,9 @@ def fold_batchnorm(graph: Graph) -> Graph:
 
 def _fold(graph: Graph, producer: Node, bn: Node) -> None:
     weight, bias = producer.inputs[1], producer.inputs[2] if len(producer.inputs) > 2 else None
-    w = _param_array(graph, weight)
-    b = _param_array(graph, bias) if bias is not None else None
-    mean, var, gamma, beta = (_param_array(graph, v) for v in bn.inputs[1:5])
+    w = param_array(graph, weight)
+    b = param_array(graph, bias) if bias is not None else None
+    mean, var, gamma, beta = (param_array(graph, v) for v in bn.inputs[1:5])
     if w is None or mean is None or var is None:
         raise LookupError("weight, running_mean and running_var are needed")
     scale = 1 / np.sqrt(var + bn.attrs["eps"])
@@ -58,13 +58,14 @@ def _fold(graph: Graph, producer: Node, bn: Node) -> None:
     new_b = ((b if b is not None else 0.0) - mean) * scale + (beta if beta is not None else 0.0)
     dtype = as_tensor(graph.params[weight.node.attrs["name"]]).data.dtype
     base = weight.node.attrs["name"].removesuffix(".weight")
-    w_value = _add_param(graph, producer, f"{base}.bn_folded.weight", new_w.astype(dtype))
-    b_value = _add_param(graph, producer, f"{base}.bn_folded.bias", new_b.astype(dtype))
+    w_value = add_param(graph, producer, f"{base}.bn_folded.weight", new_w.astype(dtype))
+    b_value = add_param(graph, producer, f"{base}.bn_folded.bias", new_b.astype(dtype))
     producer.inputs = [producer.inputs[0], w_value, b_value]
     replace_uses(graph.block, {bn.output: producer.output})
 
 
-def _add_param(graph: Graph, before: Node, name: str, data: np.ndarray) -> Value:
+def add_param(graph: Graph, before: Node, name: str, data: np.ndarray) -> Value:
+    """A new parameter `name` (made unique) holding `data`, read by a prim::param placed before `before`."""
     unique, k = name, 1
     while unique in graph.params:
         unique, k = f"{name}.{k}", k + 1

@@ -10,11 +10,14 @@ from .constant_fold import fold_constants, fold_static_sizes
 from .cse import eliminate_common_subexpressions
 from .dce import eliminate_dead_code
 from .fold_batchnorm import fold_batchnorm
+from .fold_layout import fold_layout
+from .fold_scale import fold_scales
 from .fuse import fuse_elementwise
 from .fuse_activation import fuse_activations
 from .inline import inline_calls
 from .shape_inference import infer_shapes
 from .simplify import simplify
+from .split_linear import split_linears
 
 DEFAULT_PIPELINE: list[tuple[str, Callable[[Graph], Graph]]] = [
     ("inline", inline_calls),
@@ -25,6 +28,9 @@ DEFAULT_PIPELINE: list[tuple[str, Callable[[Graph], Graph]]] = [
     ("cse", eliminate_common_subexpressions),
     ("dce", eliminate_dead_code),
     ("infer_shapes", infer_shapes),
+    ("split_linear", split_linears),
+    ("fold_scale", fold_scales),  # after split_linear: the scale goes into the Q projection alone
+    ("fold_layout", fold_layout),  # needs the operand ranks infer_shapes gives
     ("fuse_activation", fuse_activations),  # before `fuse`, which would group a lone activation
     ("fuse", fuse_elementwise),
 ]

@@ -36,6 +36,10 @@ esm_status esm_check_dtype(esm_node_ctx *ctx, int32_t i, unsigned mask);
 esm_status esm_check_same_dtype(esm_node_ctx *ctx, int32_t first);
 /* dim in [-ndim, ndim) made non-negative (ndim 0 takes dims -1 and 0, as PyTorch). */
 esm_status esm_normalize_dim(esm_node_ctx *ctx, int64_t dim, int32_t ndim, int32_t *out);
+/* The INTS attribute `name` as a permutation of ndim dims (negative dims count from the end) into
+ * perm; *present is 0 and perm the identity when the attribute is absent. A list of the wrong
+ * length or one that repeats a dim fails the node. */
+esm_status esm_attr_permutation(esm_node_ctx *ctx, const char *name, int32_t ndim, int32_t *perm, int *present);
 
 /* A (h, w) pair from INTS of 2 (or one int for both); `dflt` for both when absent. */
 esm_status esm_attr_pair(esm_node_ctx *ctx, const char *name, int64_t dflt, int64_t out[2]);

@@ -93,19 +93,9 @@ static esm_status expand_eval(esm_node_ctx *ctx)
 /* ---- permute: attr `dims` ----------------------------------------------------------------- */
 static esm_status permute_dims(esm_node_ctx *ctx, const esm_tensor *x, int32_t *perm)
 {
-    const int64_t *dims;
-    int32_t count, d, seen = 0;
-    ESM_TRY(esm_attr_ints(ctx, "dims", &dims, &count));
-    if (count != x->ndim)
-        return esm_kernel_fail(ctx, ESM_ERR_INVALID_MODEL, "dims has %d entries for a tensor of %d dims",
-                               (int)count, (int)x->ndim);
-    for (d = 0; d < count; d++) {
-        ESM_TRY(esm_normalize_dim(ctx, dims[d], x->ndim, &perm[d]));
-        if (seen & (1 << perm[d]))
-            return esm_kernel_fail(ctx, ESM_ERR_INVALID_MODEL, "dims is not a permutation");
-        seen |= 1 << perm[d];
-    }
-    return ESM_OK;
+    int present;
+    ESM_TRY(esm_attr_permutation(ctx, "dims", x->ndim, perm, &present));
+    return present ? ESM_OK : esm_kernel_fail(ctx, ESM_ERR_INVALID_MODEL, "permute needs attribute 'dims'");
 }
 
 static esm_status permute_prepare(esm_node_ctx *ctx)

@@ -116,6 +116,26 @@ esm_status esm_attr_ints(esm_node_ctx *ctx, const char *name, const int64_t **ou
     return ESM_OK;
 }
 
+esm_status esm_attr_permutation(esm_node_ctx *ctx, const char *name, int32_t ndim, int32_t *perm, int *present)
+{
+    const int64_t *dims;
+    int32_t count, d, seen = 0;
+    ESM_TRY(esm_attr_ints(ctx, name, &dims, &count));
+    *present = esm_attr_find(ctx, name) != NULL;
+    for (d = 0; d < ndim; d++) perm[d] = d;
+    if (!*present) return ESM_OK;
+    if (count != ndim)
+        return esm_kernel_fail(ctx, ESM_ERR_INVALID_MODEL, "%s has %d entries for a tensor of %d dims", name,
+                               (int)count, (int)ndim);
+    for (d = 0; d < count; d++) {
+        ESM_TRY(esm_normalize_dim(ctx, dims[d], ndim, &perm[d]));
+        if (seen & (1 << perm[d]))
+            return esm_kernel_fail(ctx, ESM_ERR_INVALID_MODEL, "%s is not a permutation", name);
+        seen |= 1 << perm[d];
+    }
+    return ESM_OK;
+}
+
 esm_status esm_attr_string(esm_node_ctx *ctx, const char *name, const char *dflt, const char **out)
 {
     const esm_attr *a = esm_attr_find(ctx, name);

@@ -54,4 +54,4 @@ def test_pipeline_names_a_pass_that_breaks_the_graph():
 def test_default_pipeline_is_one_named_list():
     assert [name for name, _ in DEFAULT_PIPELINE] == [
         "inline", "fold_batchnorm", "constant_fold", "fold_static_sizes", "simplify", "cse", "dce", "infer_shapes",
-        "fuse_activation", "fuse"]
+        "split_linear", "fold_scale", "fold_layout", "fuse_activation", "fuse"]
