@@ -236,22 +236,37 @@ static void pack_a(const esm_gemm *g, const gemm_kernel *kr, int64_t i0, int64_t
     }
 }
 
+/* pack_b when B's rows are contiguous: row by row across every panel, so B is read in order
+ * (panel by panel, each 64-byte piece came from another row, often another page); a loop, not
+ * memcpy: a call per piece costs more than the copy. */
+static void pack_b_rows(const esm_gemm *g, int nr, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float *out)
+{
+    int64_t jr, p;
+    int j;
+    for (p = 0; p < kc; p++) {
+        const float *src = g->b + (p0 + p) * g->b_rs + j0;
+        for (jr = 0; jr < nc; jr += nr) {
+            float *dst = out + jr * kc + p * nr;
+            int cols = (int)min64(nr, nc - jr);
+            for (j = 0; j < cols; j++) dst[j] = src[jr + j];
+            for (; j < nr; j++) dst[j] = 0.0f;
+        }
+    }
+}
+
 /* B[p0 .. p0+kc) x [j0 .. j0+nc) into NR-column panels: panel[p * nr + j], zero columns past n. */
 static void pack_b(const esm_gemm *g, const gemm_kernel *kr, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
                    float *out)
 {
     int64_t jr, p;
     int j, nr = kr->nr;
+    if (g->b_cs == 1) {
+        pack_b_rows(g, nr, p0, kc, j0, nc, out);
+        return;
+    }
     for (jr = 0; jr < nc; jr += nr, out += kc * nr) {
         int cols = (int)min64(nr, nc - jr);
         const float *src = g->b + p0 * g->b_rs + (j0 + jr) * g->b_cs;
-        if (g->b_cs == 1) {
-            for (p = 0; p < kc; p++) { /* a loop, not memcpy: a call per 64-byte row costs more */
-                for (j = 0; j < cols; j++) out[p * nr + j] = src[p * g->b_rs + j];
-                for (; j < nr; j++) out[p * nr + j] = 0.0f;
-            }
-            continue;
-        }
         if (g->b_rs == 1) { /* B = W^T (linear): a transpose in 8-deep blocks (a cache line of each row) */
             int64_t p0;
             for (p0 = 0; p0 < kc; p0 += 8) {
