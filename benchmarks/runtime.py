@@ -340,14 +340,10 @@ def print_load_1mb(tmp: Path, repeats: int) -> None:
 
 
 def print_gemm(sizes: list[int]) -> None:
-    print(f"\n## GEMM, 1 thread: NumPy BLAS {gemm.numpy_blas()}")
-    with tempfile.TemporaryDirectory() as tmp:
-        measured = gemm.ours(gemm.build_bench(Path(tmp)), sizes, None)
-    for n in sizes:
-        kernel, gflops = measured[n]
-        theirs = gemm.numpy_gflops(n)
-        print(f"{n:>5}^3  ours ({kernel}) {gflops:7.1f} GFLOP/s  NumPy {theirs:7.1f} GFLOP/s  "
-              f"ratio {gflops / theirs:.0%}")
+    """Our SGEMM against NumPy/OpenBLAS, one thread (benchmarks.gemm.compare)."""
+    print(f"\n## GEMM, 1 thread: NumPy BLAS {gemm.numpy_blas()} (best of 5 alternations; ratio: their median)")
+    for n, kernel, gflops, theirs, ratio in gemm.compare(sizes):
+        print(f"{n:>5}^3  ours ({kernel}) {gflops:7.1f} GFLOP/s  NumPy {theirs:7.1f} GFLOP/s  ratio {ratio:.0%}")
 
 
 def print_library_size() -> None:
