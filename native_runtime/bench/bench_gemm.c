@@ -14,7 +14,7 @@
 void esm_parallel_for(const esm_node_ctx *ctx, int64_t n, int64_t grain, esm_range_fn fn, void *arg)
 {
     (void)ctx, (void)grain;
-    if (n > 0) fn(arg, 0, n);
+    if (n > 0) fn(arg, 0, 0, n);
 }
 
 static double now(void)

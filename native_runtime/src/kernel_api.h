@@ -93,10 +93,14 @@ const esm_attr *esm_attr_find(const esm_node_ctx *ctx, const char *name);
 esm_status esm_kernel_fail(esm_node_ctx *ctx, esm_status status, const char *fmt, ...);
 int64_t esm_numel(const esm_tensor *t);
 
-/* Run fn(arg, begin, end) over [0, n) split into chunks of at least `grain` items, on the
- * session's threads (esm_options.num_threads; src/threads.c). Returns when every chunk is done.
- * Serial when the session has one thread, in prepare, or for small n. Never allocates. */
-typedef void (*esm_range_fn)(void *arg, int64_t begin, int64_t end);
+/* Run fn(arg, slot, begin, end) over [0, n) split into chunks of at least `grain` items (about
+ * four per thread when n allows), on the session's threads (esm_options.num_threads;
+ * src/threads.c); a free thread claims the next chunk, so chunks may run in any order and a
+ * thread may run several. `slot` (0 .. num_threads - 1) names the running thread, for per-thread
+ * scratch; outputs must be indexed by item, never by slot. Returns when every chunk is done.
+ * Serial (slot 0) when the session has one thread, in prepare, or when n <= grain. Never
+ * allocates. */
+typedef void (*esm_range_fn)(void *arg, int32_t slot, int64_t begin, int64_t end);
 void esm_parallel_for(const esm_node_ctx *ctx, int64_t n, int64_t grain, esm_range_fn fn, void *arg);
 size_t esm_dtype_size(esm_dtype dtype);
 

@@ -1,50 +1,85 @@
 /* threads.c - a small fork-join pool for esm_parallel_for.
  *
- * Workers are created with the session and sleep on a condition variable. esm_parallel_for
- * publishes one job (fn, arg, n, chunk size), wakes them, works on chunks itself, and waits
- * until every chunk is done; chunks are handed out under the pool's mutex (C99 has no atomics).
- * Nothing is allocated per job. */
+ * Workers are created with the session. esm_parallel_for publishes one job (fn, arg, n, chunk
+ * size) under the pool's mutex, works on chunks itself, and waits until every chunk is done.
+ * There are several chunks per thread and each thread claims the next one with an atomic add when
+ * it is free, so a thread on a busy core takes fewer of them instead of holding the others up with
+ * a fixed share; the chunk boundaries depend only on n, the grain and the thread count, never on
+ * who runs them. Each thread passes its own slot (0 = the caller) for per-thread scratch.
+ *
+ * A worker joins a job under the mutex only while it has unclaimed chunks, and the caller returns
+ * only when no worker is inside the job, so a late worker never claims chunks of the next one.
+ * Between jobs a worker polls for a while (yielding its core) before it sleeps on the condition
+ * variable: one inference runs a parallel loop every few microseconds, and a futex wake per loop
+ * cost more than the loop saved. Nothing is allocated per job. */
 #include "threads.h"
 
-#if defined(ESM_HAVE_PTHREADS)
+#if defined(ESM_HAVE_PTHREADS) && defined(__GNUC__)
 #include <pthread.h>
+#include <sched.h>
+
+/* C99 has no atomics: GCC's and clang's builtins, on the two fields read outside the mutex. */
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+#define FETCH_ADD(x, v) __atomic_fetch_add(&(x), (v), __ATOMIC_ACQ_REL)
+
+#define POLLS 200 /* yields a worker makes between jobs before it sleeps (tens of microseconds) */
 
 struct esm_pool_threads {
     pthread_mutex_t lock;
     pthread_cond_t wake, done;
     pthread_t *workers;
-    int32_t num_workers;
+    int32_t num_workers, slots_taken; /* slots_taken: workers that have claimed their slot */
+    int32_t sleeping, active;          /* workers asleep on `wake`; workers inside the job */
     int stop;
-    unsigned long generation;  /* bumped per job, so a worker takes each job once */
+    unsigned long generation; /* bumped per job (atomic), so a worker takes each job once */
     esm_range_fn fn;
     void *arg;
-    int64_t n, chunk, next, finished; /* items; chunk size; next item to hand out; items done */
+    int64_t n, chunk, next, finished; /* items; chunk size; next item to claim (atomic); items done */
 };
 
-/* Take chunks of the current job until none are left (called with the lock held). */
-static void work(esm_thread_pool *p) {
-    while (p->next < p->n) {
-        int64_t begin = p->next, end = begin + p->chunk < p->n ? begin + p->chunk : p->n;
-        esm_range_fn fn = p->fn;
-        void *arg = p->arg;
-        p->next = end;
-        pthread_mutex_unlock(&p->lock);
-        fn(arg, begin, end);
-        pthread_mutex_lock(&p->lock);
-        p->finished += end - begin;
-        if (p->finished == p->n) pthread_cond_broadcast(&p->done);
+/* Claim and run chunks of the current job until none are left; returns the items run. */
+static int64_t work(esm_thread_pool *p, int32_t slot, esm_range_fn fn, void *arg, int64_t n, int64_t chunk) {
+    int64_t done = 0, begin;
+    while ((begin = FETCH_ADD(p->next, chunk)) < n) {
+        int64_t end = begin + chunk < n ? begin + chunk : n;
+        fn(arg, slot, begin, end);
+        done += end - begin;
     }
+    return done;
+}
+
+/* Wait (lock held) for a job newer than `seen` or for stop: poll first, then sleep. */
+static void await_job(esm_thread_pool *p, unsigned long seen) {
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < POLLS && LOAD(p->generation) == seen && !LOAD(p->stop); i++) sched_yield();
+    pthread_mutex_lock(&p->lock);
+    p->sleeping++;
+    while (!p->stop && LOAD(p->generation) == seen) pthread_cond_wait(&p->wake, &p->lock);
+    p->sleeping--;
 }
 
 static void *worker_main(void *arg) {
     esm_thread_pool *p = arg;
     unsigned long seen = 0;
+    int32_t slot;
     pthread_mutex_lock(&p->lock);
+    slot = ++p->slots_taken;
     for (;;) {
-        while (!p->stop && p->generation == seen) pthread_cond_wait(&p->wake, &p->lock);
+        await_job(p, seen);
         if (p->stop) break;
-        seen = p->generation;
-        work(p);
+        seen = LOAD(p->generation);
+        if (LOAD(p->next) >= p->n) continue; /* every chunk claimed: the caller may be gone */
+        esm_range_fn fn = p->fn;
+        void *job_arg = p->arg;
+        int64_t n = p->n, chunk = p->chunk;
+        p->active++;
+        pthread_mutex_unlock(&p->lock);
+        int64_t done = work(p, slot, fn, job_arg, n, chunk);
+        pthread_mutex_lock(&p->lock);
+        p->active--;
+        p->finished += done;
+        if (p->finished == p->n && p->active == 0) pthread_cond_signal(&p->done);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -72,7 +107,7 @@ esm_thread_pool *esm_thread_pool_create(const esm_heap *heap, int32_t num_thread
 void esm_thread_pool_free(const esm_heap *heap, esm_thread_pool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->lock);
-    p->stop = 1;
+    STORE(p->stop, 1);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
     for (int32_t i = 0; i < p->num_workers; i++) pthread_join(p->workers[i], NULL);
@@ -87,20 +122,25 @@ void esm_parallel_for(const esm_node_ctx *ctx, int64_t n, int64_t grain, esm_ran
     esm_thread_pool *p = ctx && ctx->num_threads > 1 ? ctx->pool : NULL;
     if (grain < 1) grain = 1;
     if (!p || p->num_workers == 0 || n <= grain) {
-        if (n > 0) fn(arg, 0, n);
+        if (n > 0) fn(arg, 0, 0, n);
         return;
     }
     int64_t chunks = (int64_t)(p->num_workers + 1) * 4, chunk = (n + chunks - 1) / chunks;
+    chunk = chunk < grain ? grain : chunk;
     pthread_mutex_lock(&p->lock);
     p->fn = fn;
     p->arg = arg;
     p->n = n;
-    p->chunk = chunk < grain ? grain : chunk;
-    p->next = p->finished = 0;
-    p->generation++;
-    pthread_cond_broadcast(&p->wake);
-    work(p);
-    while (p->finished < p->n) pthread_cond_wait(&p->done, &p->lock);
+    p->chunk = chunk;
+    p->finished = 0;
+    STORE(p->next, 0);
+    STORE(p->generation, p->generation + 1);
+    if (p->sleeping) pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    int64_t done = work(p, 0, fn, arg, n, chunk);
+    pthread_mutex_lock(&p->lock);
+    p->finished += done;
+    while (p->finished < n || p->active > 0) pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
 }
 #else
@@ -122,6 +162,6 @@ void esm_thread_pool_free(const esm_heap *heap, esm_thread_pool *pool) {
 void esm_parallel_for(const esm_node_ctx *ctx, int64_t n, int64_t grain, esm_range_fn fn, void *arg) {
     (void)ctx;
     (void)grain;
-    if (n > 0) fn(arg, 0, n);
+    if (n > 0) fn(arg, 0, 0, n);
 }
 #endif

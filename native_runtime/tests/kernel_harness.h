@@ -26,13 +26,14 @@ typedef struct test_node {
 static int failures, checks;
 
 /* The core's esm_parallel_for (src/threads.c) is not linked here: this one runs every item
- * alone, last first, so a kernel that splits work for several threads is checked to give the
- * same result whatever the order of its parts. */
+ * alone, last first, on the slots in turn, so a kernel that splits work for several threads is
+ * checked to give the same result whatever the order of its chunks and whichever slot runs them. */
 void esm_parallel_for(const esm_node_ctx *ctx, int64_t n, int64_t grain, esm_range_fn fn, void *arg)
 {
     int64_t i;
-    (void)ctx, (void)grain;
-    for (i = n - 1; i >= 0; i--) fn(arg, i, i + 1);
+    int32_t slots = ctx && ctx->num_threads > 1 ? ctx->num_threads : 1;
+    (void)grain;
+    for (i = n - 1; i >= 0; i--) fn(arg, (int32_t)(i % slots), i, i + 1);
 }
 
 #define CHECK(cond, ...)                                                   \

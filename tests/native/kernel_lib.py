@@ -72,7 +72,7 @@ def build(out_dir: Path, extra_flags: tuple = ()) -> Path:
     serial = out_dir / "serial_parallel_for.c"  # the core's thread pool is not linked here
     serial.write_text('#include "kernel_api.h"\n'
                       "void esm_parallel_for(const esm_node_ctx *ctx, int64_t n, int64_t grain, esm_range_fn fn,"
-                      " void *arg) { (void)ctx; (void)grain; if (n > 0) fn(arg, 0, n); }\n")
+                      " void *arg) { (void)ctx; (void)grain; if (n > 0) fn(arg, 0, 0, n); }\n")
     sources = sorted(str(p) for p in KERNEL_DIR.glob("*.c")) + [str(serial)]
     subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-fno-trapping-math", "-shared", "-fPIC",
                     *extra_flags,

@@ -485,35 +485,39 @@ size_t esm_sgemm_scratch_threads(const esm_node_ctx *ctx, int64_t m, int64_t n, 
 
 typedef struct gemm_job {
     const esm_gemm *g;
-    int64_t parts, step; /* part i covers [i * step, (i + 1) * step) of n (split_n) or m */
+    int64_t unit; /* item i covers [i * unit, (i + 1) * unit) of n (split_n) or m */
     int split_n;
     char *scratch;
-    size_t per_part;
+    size_t per_slot;
 } gemm_job;
 
-static void gemm_parts(void *arg, int64_t begin, int64_t end)
+/* Items per chunk so that a chunk holds about CHUNK_FLOPS: several chunks per thread let a free
+ * thread take the share of one on a busy core; fewer, larger ones would each wait on the slowest. */
+#define CHUNK_FLOPS (MIN_PARALLEL_FLOPS / 4)
+
+static int64_t chunk_grain(double item_flops)
+{
+    return item_flops >= CHUNK_FLOPS ? 1 : (int64_t)(CHUNK_FLOPS / item_flops) + 1;
+}
+
+static void gemm_parts(void *arg, int32_t slot, int64_t begin, int64_t end)
 {
     const gemm_job *job = (const gemm_job *)arg;
-    int64_t part;
-    for (part = begin; part < end; part++) {
-        esm_gemm sub = *job->g;
-        int64_t lo = part * job->step, total = job->split_n ? sub.n : sub.m;
-        int64_t hi = lo + job->step < total ? lo + job->step : total;
-        if (lo >= hi) continue;
-        if (job->split_n) {
-            sub.n = hi - lo, sub.b += lo * sub.b_cs, sub.c += lo;
-            if (sub.bias && !sub.bias_per_row) sub.bias += lo;
-        } else {
-            sub.m = hi - lo, sub.a += lo * sub.a_rs, sub.c += lo * sub.ldc;
-            if (sub.bias && sub.bias_per_row) sub.bias += lo;
-        }
-        esm_sgemm(&sub, job->scratch + (size_t)part * job->per_part);
+    esm_gemm sub = *job->g;
+    int64_t lo = begin * job->unit, hi = min64(end * job->unit, job->split_n ? sub.n : sub.m);
+    if (job->split_n) {
+        sub.n = hi - lo, sub.b += lo * sub.b_cs, sub.c += lo;
+        if (sub.bias && !sub.bias_per_row) sub.bias += lo;
+    } else {
+        sub.m = hi - lo, sub.a += lo * sub.a_rs, sub.c += lo * sub.ldc;
+        if (sub.bias && sub.bias_per_row) sub.bias += lo;
     }
+    esm_sgemm(&sub, job->scratch + (size_t)slot * job->per_slot);
 }
 
 void esm_sgemm_run(const esm_node_ctx *ctx, const esm_gemm *g, void *scratch)
 {
-    int64_t threads = gemm_threads(ctx);
+    int64_t threads = gemm_threads(ctx), total;
     gemm_job job;
     if (threads == 1 || (double)g->m * (double)g->n * (double)g->k * 2.0 < MIN_PARALLEL_FLOPS) {
         esm_sgemm(g, scratch);
@@ -525,11 +529,12 @@ void esm_sgemm_run(const esm_node_ctx *ctx, const esm_gemm *g, void *scratch)
         esm_sgemm(g, scratch);
         return;
     }
-    job.parts = threads;
-    job.step = job.split_n ? ALIGN_UP((g->n + threads - 1) / threads, SPLIT_ALIGN) : (g->m + threads - 1) / threads;
+    job.unit = job.split_n ? SPLIT_ALIGN : kernel()->mr;
+    total = job.split_n ? g->n : g->m;
     job.scratch = (char *)scratch;
-    job.per_part = ALIGN_UP(esm_sgemm_scratch(g->m, g->n, g->k), 64);
-    esm_parallel_for(ctx, job.parts, 1, gemm_parts, &job);
+    job.per_slot = ALIGN_UP(esm_sgemm_scratch(g->m, g->n, g->k), 64);
+    esm_parallel_for(ctx, (total + job.unit - 1) / job.unit,
+                     chunk_grain(2.0 * (double)job.unit * (double)g->k * (double)(job.split_n ? g->m : g->n)), gemm_parts, &job);
 }
 
 /* ---- generated B (convolution) --------------------------------------------------------------- */
@@ -653,9 +658,9 @@ typedef struct gen_job {
     const esm_gemm_gen *g;
     const gemm_kernel *kr;
     const float *ap; /* every k slice of A, packed: slice at pc starts at ALIGN_UP(m, mr) * pc */
-    char *bp;        /* one B block per part */
+    char *bp;        /* one B block per thread slot */
     size_t b_bytes;
-    int64_t step;    /* columns per part */
+    int64_t nc;      /* columns per item: the B block width, so blocks fall where they do serially */
 } gen_job;
 
 static void gen_columns(const gen_job *job, float *bp, int64_t j_lo, int64_t j_hi)
@@ -679,21 +684,18 @@ static void gen_columns(const gen_job *job, float *bp, int64_t j_lo, int64_t j_h
     }
 }
 
-static void gen_parts(void *arg, int64_t begin, int64_t end)
+static void gen_parts(void *arg, int32_t slot, int64_t begin, int64_t end)
 {
     const gen_job *job = (const gen_job *)arg;
-    int64_t part;
-    for (part = begin; part < end; part++) {
-        int64_t lo = part * job->step, hi = min64(lo + job->step, job->g->n);
-        if (lo < hi) gen_columns(job, (float *)(job->bp + (size_t)part * job->b_bytes), lo, hi);
-    }
+    gen_columns(job, (float *)(job->bp + (size_t)slot * job->b_bytes), begin * job->nc, min64(end * job->nc, job->g->n));
 }
 
 void esm_sgemm_gen_run(const esm_node_ctx *ctx, const esm_gemm_gen *g, void *scratch)
 {
     const gemm_kernel *kr = tile_for(kernel(), g->m);
-    int64_t threads = gemm_threads(ctx), pc;
+    int64_t pc, items;
     float *ap = (float *)ALIGN_UP((uintptr_t)scratch, 64);
+    double flops = (double)g->m * (double)g->n * (double)g->k * 2.0;
     esm_gemm a;
     gen_job job;
     if (g->m <= 0 || g->n <= 0) return;
@@ -703,7 +705,7 @@ void esm_sgemm_gen_run(const esm_node_ctx *ctx, const esm_gemm_gen *g, void *scr
     job.g = g, job.kr = kr, job.ap = ap;
     job.bp = (char *)ap + gen_a_bytes(kr, g->m, g->k);
     job.b_bytes = gen_b_bytes(kr, g->n, g->k);
-    if (threads == 1 || (double)g->m * (double)g->n * (double)g->k * 2.0 < MIN_PARALLEL_FLOPS) threads = 1;
-    job.step = ALIGN_UP((g->n + threads - 1) / threads, kr->nr);
-    esm_parallel_for(ctx, threads, 1, gen_parts, &job);
+    job.nc = gen_nc(kr, g->n, min64(g->k, kr->kc));
+    items = (g->n + job.nc - 1) / job.nc;
+    esm_parallel_for(ctx, items, flops < MIN_PARALLEL_FLOPS ? items : chunk_grain(flops / (double)items), gen_parts, &job);
 }

@@ -166,9 +166,10 @@ typedef struct max_pool_job {
     int64_t *index; /* NULL: values only */
 } max_pool_job;
 
-static void max_pool_planes(void *arg, int64_t p0, int64_t p1)
+static void max_pool_planes(void *arg, int32_t slot, int64_t p0, int64_t p1)
 {
     const max_pool_job *job = (const max_pool_job *)arg;
+    (void)slot;
     switch (job->dtype) {
     case ESM_FLOAT32:
         if (!job->index && is_plain_2x2(job->g)) max_pool_f32_2x2(job->g, job->x, job->y, p0, p1);

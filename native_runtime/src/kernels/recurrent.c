@@ -312,10 +312,11 @@ static void recur_rows(const rnn_job *job, int64_t part, int64_t lo, int64_t hi)
     }
 }
 
-static void recur_parts(void *arg, int64_t begin, int64_t end)
+static void recur_parts(void *arg, int32_t slot, int64_t begin, int64_t end)
 {
     const rnn_job *job = arg;
     int64_t part;
+    (void)slot; /* each part has its own scratch, so one thread may run several */
     for (part = begin; part < end; part++) {
         int64_t lo = part * job->s.rows_per_part;
         int64_t hi = lo + job->s.rows_per_part < job->d.batch ? lo + job->s.rows_per_part : job->d.batch;
