@@ -707,6 +707,42 @@ static void test_max_pool_values_and_indices(void)
     node_free(&t);
 }
 
+/* One max_pool2d 2x2 / stride 2 run of x (shape); indices unused: the flat values-only path. */
+static void run_max_pool_2x2(const int64_t *shape, const float *x, unsigned unused, float *values, int64_t n)
+{
+    const int64_t k[] = {2, 2}, zero[] = {0, 0};
+    test_node t;
+    node_init(&t, "max_pool2d");
+    t.ctx.num_outputs = 2;
+    t.ctx.unused_outputs = unused;
+    node_input(&t, ESM_FLOAT32, 4, shape, x);
+    attr_ints(&t, "kernel", k, 2);
+    attr_ints(&t, "stride", k, 2);
+    attr_ints(&t, "padding", zero, 2);
+    CHECK(node_run(&t) == ESM_OK, "%s", t.error);
+    memcpy(values, t.out[0].data, (size_t)n * sizeof(float));
+    node_free(&t);
+}
+
+/* The values-only 2x2 path (row pairs of fixed width 2, 4, 8 or any other) gives the same bits as
+ * the general loop that also writes indices: NaNs win, the first of tied signed zeros wins. */
+static void test_max_pool_2x2_paths_agree(void)
+{
+    static const int64_t shapes[][4] = {{2, 3, 4, 4}, {3, 2, 8, 8}, {1, 2, 6, 6}, {2, 1, 16, 16}, {1, 1, 2, 10}};
+    float x[2 * 3 * 16 * 16], general[sizeof x / sizeof x[0] / 4], flat[sizeof x / sizeof x[0] / 4];
+    unsigned seed = 11;
+    size_t c;
+    int64_t i, n;
+    for (c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+        const int64_t *sh = shapes[c];
+        n = sh[0] * sh[1] * sh[2] * sh[3];
+        for (i = 0; i < n; i++) x[i] = i % 7 == 3 ? NAN : i % 5 == 1 ? (i % 2 ? -0.0f : 0.0f) : frand(&seed) - 0.5f;
+        run_max_pool_2x2(sh, x, 0, general, n / 4);
+        run_max_pool_2x2(sh, x, 2u, flat, n / 4);
+        CHECK(memcmp(general, flat, (size_t)(n / 4) * sizeof(float)) == 0, "max_pool2d 2x2 paths differ for case %d", (int)c);
+    }
+}
+
 static void test_softmax_and_log_softmax_over_each_dim(void)
 {
     const int64_t shape[] = {2, 3, 4};
@@ -974,6 +1010,7 @@ int main(void)
     test_linear_with_and_without_bias();
     test_convolutions_agree_across_algorithms();
     test_max_pool_values_and_indices();
+    test_max_pool_2x2_paths_agree();
     test_softmax_and_log_softmax_over_each_dim();
     test_index_selects_ints_first();
     test_pad_modes();

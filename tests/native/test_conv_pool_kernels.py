@@ -128,6 +128,11 @@ POOL_CASES = [
     ((1, 2, 9, 10), (2, 3), (1, 2), (1, 1), (2, 1), False),
     ((3, 17, 16, 16), (2, 2), (2, 2), (0, 0), (1, 1), False),  # 2x2 over many planes: several flat chunks
     ((1, 1, 4, 1030), (2, 2), (2, 2), (0, 0), (1, 1), False),  # rows too long for a flat chunk
+    # the flat path's row pairs: fixed-width output rows of 2 and 4 (the digits CNN), and 3 and 5
+    ((32, 32, 4, 4), (2, 2), (2, 2), (0, 0), (1, 1), False),
+    ((33, 16, 8, 8), (2, 2), (2, 2), (0, 0), (1, 1), False),
+    ((3, 5, 6, 6), (2, 2), (2, 2), (0, 0), (1, 1), False),
+    ((2, 3, 6, 10), (2, 2), (2, 2), (0, 0), (1, 1), False),
 ]
 
 

@@ -126,28 +126,22 @@ static void copy_floats(float *d, const float *s, int64_t len)
     }
 }
 
-/* Zeros without a library call for the short runs between two padded rows (usually 2 floats). */
-static void zero_floats(float *d, int64_t n)
-{
-    static const float zeros[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    if (n > 8) memset(d, 0, (size_t)n * sizeof(float));
-    else copy_floats(d, zeros, n);
-}
-
 /* x (N, C, H, W) into xp (N, C, hp, wp) with zeros around (paddings are never negative:
- * esm_attr_padding). Everything between two rows of x in xp is one run of zeros. */
+ * esm_attr_padding): one memset of the whole copy, then the rows of x. Rows are short (2-32
+ * floats): the usual widths are fixed-size copies the compiler inlines (one or two vector moves),
+ * not a call per row. */
 static void pad_input(const conv_geom *g, const float *x, float *xp)
 {
     int64_t hp = padded_h(g), wp = padded_w(g), plane, iy;
-    for (plane = 0; plane < g->n * g->c; plane++, x += g->h * g->w, xp += hp * wp) {
-        float *row = xp + g->pt * wp + g->pl; /* where x's first row goes */
-        zero_floats(xp, g->h ? row - xp : hp * wp);
-        for (iy = 0; iy < g->h; iy++, row += wp) {
-            float *next = iy + 1 < g->h ? row + wp : xp + hp * wp;
-            copy_floats(row, x + iy * g->w, g->w);
-            zero_floats(row + g->w, next - row - g->w);
-        }
-    }
+    memset(xp, 0, (size_t)(g->n * g->c * hp * wp) * sizeof(float));
+#define PAD_ROWS(W)                                                                             \
+    for (plane = 0; plane < g->n * g->c; plane++, xp += hp * wp)                                \
+        for (iy = 0; iy < g->h; iy++, x += (W)) memcpy(xp + (g->pt + iy) * wp + g->pl, x, (size_t)(W) * sizeof(float))
+    if (g->w == 4) PAD_ROWS(4);
+    else if (g->w == 8) PAD_ROWS(8);
+    else if (g->w == 16) PAD_ROWS(16);
+    else PAD_ROWS(g->w);
+#undef PAD_ROWS
 }
 
 typedef struct im2col_src {

@@ -120,11 +120,20 @@ static void max_col_pairs(const float *restrict x, float *restrict y, int64_t n)
     for (i = 0; i < n; i++) y[i] = max_or_nan(x[2 * i], x[2 * i + 1]);
 }
 
-/* y[ox] = the larger of a[ox], b[ox] (the window's top and bottom halves, in that order). */
-static void max_rows(const float *restrict a, const float *restrict b, float *restrict y, int64_t n)
+/* y[i * ow + x] = the larger of half[2i * ow + x], half[(2i + 1) * ow + x] (the window's top and
+ * bottom halves, in that order) for n output rows. The usual short rows (2, 4, 8 outputs) have a
+ * fixed-size inner loop, so n rows are one unrolled loop, not n calls of a 2-element loop. */
+static void max_row_pairs(const float *restrict half, float *restrict y, int64_t n, int64_t ow)
 {
-    int64_t i;
-    for (i = 0; i < n; i++) y[i] = max_or_nan(a[i], b[i]);
+    int64_t i, x;
+#define ROW_PAIRS(OW)                                                                                    \
+    for (i = 0; i < n; i++)                                                                              \
+        for (x = 0; x < (OW); x++) y[i * (OW) + x] = max_or_nan(half[2 * i * (OW) + x], half[(2 * i + 1) * (OW) + x])
+    if (ow == 2) ROW_PAIRS(2);
+    else if (ow == 4) ROW_PAIRS(4);
+    else if (ow == 8) ROW_PAIRS(8);
+    else ROW_PAIRS(ow);
+#undef ROW_PAIRS
 }
 
 #define POOL_CHUNK 1024 /* floats of column-pair maxima per step of the flat path (4 KB of stack) */
@@ -136,14 +145,14 @@ static void max_rows(const float *restrict a, const float *restrict b, float *re
 static void max_pool_f32_2x2(const pool_geom *g, const float *x, float *y, int64_t p0, int64_t p1)
 {
     float half[POOL_CHUNK];
-    int64_t p, oy, ow = g->ow, pairs = (p1 - p0) * g->oh, per = POOL_CHUNK / (2 * ow), k, n, i;
+    int64_t p, oy, ow = g->ow, pairs = (p1 - p0) * g->oh, per = POOL_CHUNK / (2 * ow), k, n;
     y += p0 * g->oh * ow;
     x += p0 * g->h * g->w;
     if (g->h == 2 * g->oh && g->w == 2 * ow && per > 0) {
         for (k = 0; k < pairs; k += n, x += 2 * n * g->w, y += n * ow) {
             n = pairs - k < per ? pairs - k : per;
             max_col_pairs(x, half, 2 * n * ow);
-            for (i = 0; i < n; i++) max_rows(half + 2 * i * ow, half + (2 * i + 1) * ow, y + i * ow, ow);
+            max_row_pairs(half, y, n, ow);
         }
         return;
     }
