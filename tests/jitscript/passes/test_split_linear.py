@@ -47,8 +47,9 @@ def test_split_projections_compute_what_the_slices_did(batch):
     x = eager.randn(batch, 4)
     want = ScriptModule(parse(QKV, params()))(x)
     got = ScriptModule(run_pass(split_linears, QKV, params()))(x)
+    # BLAS may sum a 3-row product in another order than the 9-row one: equal up to rounding.
     for a, b in zip(got, want):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("reader", [
