@@ -89,6 +89,7 @@ ACT_CASES = [  # whole tiles, edge tiles, tiles across two images, several k sli
     ((5, 16, 4, 4), (33, 3, 3), (1, 1, 1, 1), False),
     ((2, 48, 5, 6), (7, 3, 3), (1, 1, 1, 1), True),
     ((3, 1, 3, 17), (1, 1, 3), (0, 1, 0, 1), True),
+    ((2, 48, 4, 4), (30, 3, 3), (1, 1, 1, 1), True),  # 16-row tiles: the last cut at row 30, k sliced
 ]
 
 

@@ -23,8 +23,17 @@
 #include <arm_neon.h>
 #endif
 
-/* c[i * ldc + j] for the MR x NR tile; `accumulate` adds to what is there. */
-typedef void (*ukr_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate);
+/* How a micro-kernel stores its MR x NR tile at c[i * ldc + j]: the product, plus what is there
+ * when `accumulate`, plus bias[i] when bias is set, then max(lo, x) when `clamp` (relu: lo = 0),
+ * all on the registers before the one store, so a convolution's epilogue costs no pass over C. */
+typedef struct tile_out {
+    int accumulate;
+    const float *bias; /* NULL, or one value per tile row */
+    int clamp;
+    float lo;
+} tile_out;
+
+typedef void (*ukr_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, const tile_out *o);
 
 typedef struct gemm_kernel {
     const char *name;
@@ -36,11 +45,19 @@ typedef struct gemm_kernel {
 } gemm_kernel;
 
 #define MAX_TILE (12 * 32)
+#define MAX_MR 16
 #define ROWS8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 #define ALIGN_UP(x, a) (((x) + (a) - 1) / (a) * (a))
 
 /* ---- portable C micro-kernel (4 x 8; compilers vectorize the j loop) ------------------------- */
-static void ukr_c(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate)
+static float finish_c(float v, const float *c, const tile_out *o, int i)
+{
+    v += o->accumulate ? *c : 0.0f;
+    v += o->bias ? o->bias[i] : 0.0f;
+    return o->clamp && v < o->lo ? o->lo : v;
+}
+
+static void ukr_c(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, const tile_out *o)
 {
     float acc[4][8];
     int64_t p;
@@ -50,7 +67,7 @@ static void ukr_c(int64_t kc, const float *a, const float *b, float *c, int64_t 
         for (i = 0; i < 4; i++)
             for (j = 0; j < 8; j++) acc[i][j] += a[i] * b[j];
     for (i = 0; i < 4; i++)
-        for (j = 0; j < 8; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+        for (j = 0; j < 8; j++) c[i * ldc + j] = finish_c(acc[i][j], c + i * ldc + j, o, i);
 }
 
 static int always(void) { return 1; }
@@ -63,16 +80,22 @@ static int always(void) { return 1; }
     c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);         \
     c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);
 #define AVX512_STORE(i)                                                                   \
-    if (accumulate) {                                                                     \
-        c##i##0 = _mm512_add_ps(c##i##0, _mm512_loadu_ps(c + (i) * ldc));                 \
-        c##i##1 = _mm512_add_ps(c##i##1, _mm512_loadu_ps(c + (i) * ldc + 16));            \
-    }                                                                                     \
-    _mm512_storeu_ps(c + (i) * ldc, c##i##0);                                             \
-    _mm512_storeu_ps(c + (i) * ldc + 16, c##i##1);
+    _mm512_storeu_ps(c + (i) * ldc, finish512(c##i##0, c + (i) * ldc, o, i));              \
+    _mm512_storeu_ps(c + (i) * ldc + 16, finish512(c##i##1, c + (i) * ldc + 16, o, i));
 #define ROWS12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define ROWS16(X) ROWS12(X) X(12) X(13) X(14) X(15)
+
+/* The tile_out steps on 16 floats of row i (max(lo, v) keeps a NaN v, as relu does). */
+__attribute__((target("avx512f")))
+static inline __m512 finish512(__m512 v, const float *c, const tile_out *o, int i)
+{
+    if (o->accumulate) v = _mm512_add_ps(v, _mm512_loadu_ps(c));
+    if (o->bias) v = _mm512_add_ps(v, _mm512_set1_ps(o->bias[i]));
+    return o->clamp ? _mm512_max_ps(_mm512_set1_ps(o->lo), v) : v;
+}
 
 __attribute__((target("avx512f,fma")))
-static void ukr_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate)
+static void ukr_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, const tile_out *o)
 {
     int64_t p;
     ROWS12(AVX512_ROW)
@@ -81,6 +104,26 @@ static void ukr_avx512(int64_t kc, const float *a, const float *b, float *c, int
         ROWS12(AVX512_FMA)
     }
     ROWS12(AVX512_STORE)
+}
+
+/* ---- AVX-512, narrow: 16 x 16 tile, 16 accumulators ----------------------------------------- */
+/* For products with few rows (a convolution's 16 or 32 output channels: 12-row tiles spend a third
+ * or a ninth of their FMAs on zero rows); 16 columns are one image of a 4 x 4 feature map, so a
+ * convolution's tiles store straight into C. The A values are broadcast from memory by the FMA. */
+#define AVX512N_ROW(i) __m512 c##i = _mm512_setzero_ps();
+#define AVX512N_FMA(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), b0, c##i);
+#define AVX512N_STORE(i) _mm512_storeu_ps(c + (i) * ldc, finish512(c##i, c + (i) * ldc, o, i));
+
+__attribute__((target("avx512f,fma")))
+static void ukr_avx512_16x16(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, const tile_out *o)
+{
+    int64_t p;
+    ROWS16(AVX512N_ROW)
+    for (p = 0; p < kc; p++, a += 16, b += 16) {
+        __m512 b0 = _mm512_loadu_ps(b);
+        ROWS16(AVX512N_FMA)
+    }
+    ROWS16(AVX512N_STORE)
 }
 
 static int has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
@@ -92,13 +135,18 @@ static int has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
     c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0);         \
     c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);
 #define AVX2_STORE(i)                                                                     \
-    if (accumulate) {                                                                     \
-        c##i##0 = _mm256_add_ps(c##i##0, _mm256_loadu_ps(c + (i) * ldc));                 \
-        c##i##1 = _mm256_add_ps(c##i##1, _mm256_loadu_ps(c + (i) * ldc + 8));             \
-    }                                                                                     \
-    _mm256_storeu_ps(c + (i) * ldc, c##i##0);                                             \
-    _mm256_storeu_ps(c + (i) * ldc + 8, c##i##1);
+    _mm256_storeu_ps(c + (i) * ldc, finish256(c##i##0, c + (i) * ldc, o, i));             \
+    _mm256_storeu_ps(c + (i) * ldc + 8, finish256(c##i##1, c + (i) * ldc + 8, o, i));
 #define ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+
+/* The tile_out steps on 8 floats of row i (max(lo, v) keeps a NaN v, as relu does). */
+__attribute__((target("avx2")))
+static inline __m256 finish256(__m256 v, const float *c, const tile_out *o, int i)
+{
+    if (o->accumulate) v = _mm256_add_ps(v, _mm256_loadu_ps(c));
+    if (o->bias) v = _mm256_add_ps(v, _mm256_set1_ps(o->bias[i]));
+    return o->clamp ? _mm256_max_ps(_mm256_set1_ps(o->lo), v) : v;
+}
 /* The k loop unrolled by 4: the loop's counter and branch are 1 in 4 steps' FMAs (+0.5-1 %). */
 #define K_LOOP_BY_4(STEP)                  \
     for (p = 0; p + 4 <= kc; p += 4) {      \
@@ -114,7 +162,7 @@ static int has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
     }
 
 __attribute__((target("avx2,fma")))
-static void ukr_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate)
+static void ukr_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, const tile_out *o)
 {
     int64_t p;
     ROWS6(AVX2_ROW)
@@ -132,9 +180,7 @@ static void ukr_avx2(int64_t kc, const float *a, const float *b, float *c, int64
  * 8 % slower on the digits CNN, whose k is 9 and 144). */
 #define AVX2N_ROW(i) __m256 c##i = _mm256_setzero_ps();
 #define AVX2N_FMA(i) c##i = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (i)), b0, c##i);
-#define AVX2N_STORE(i)                                                                    \
-    if (accumulate) c##i = _mm256_add_ps(c##i, _mm256_loadu_ps(c + (i) * ldc));           \
-    _mm256_storeu_ps(c + (i) * ldc, c##i);
+#define AVX2N_STORE(i) _mm256_storeu_ps(c + (i) * ldc, finish256(c##i, c + (i) * ldc, o, i));
 #define AVX2N_STEP                                                                     \
     {                                                                                  \
         __m256 b0 = _mm256_loadu_ps(b);                                                \
@@ -144,7 +190,7 @@ static void ukr_avx2(int64_t kc, const float *a, const float *b, float *c, int64
 
 /* Columns [0, 8) or [8, 16) of the tile: b and c point at the half. */
 __attribute__((target("avx2,fma")))
-static void ukr_avx2_8x8_half(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate)
+static void ukr_avx2_8x8_half(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, const tile_out *o)
 {
     int64_t p;
     ROWS8(AVX2N_ROW)
@@ -152,10 +198,10 @@ static void ukr_avx2_8x8_half(int64_t kc, const float *a, const float *b, float 
     ROWS8(AVX2N_STORE)
 }
 
-static void ukr_avx2_8x16(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate)
+static void ukr_avx2_8x16(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, const tile_out *o)
 {
-    ukr_avx2_8x8_half(kc, a, b, c, ldc, accumulate);
-    ukr_avx2_8x8_half(kc, a, b + 8, c + 8, ldc, accumulate);
+    ukr_avx2_8x8_half(kc, a, b, c, ldc, o);
+    ukr_avx2_8x8_half(kc, a, b + 8, c + 8, ldc, o);
 }
 
 static int has_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
@@ -168,14 +214,18 @@ static int has_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_c
     c##i##0 = vfmaq_laneq_f32(c##i##0, b0, av, lane);           \
     c##i##1 = vfmaq_laneq_f32(c##i##1, b1, av, lane);
 #define NEON_STORE(i)                                                                    \
-    if (accumulate) {                                                                    \
-        c##i##0 = vaddq_f32(c##i##0, vld1q_f32(c + (i) * ldc));                          \
-        c##i##1 = vaddq_f32(c##i##1, vld1q_f32(c + (i) * ldc + 4));                      \
-    }                                                                                    \
-    vst1q_f32(c + (i) * ldc, c##i##0);                                                   \
-    vst1q_f32(c + (i) * ldc + 4, c##i##1);
+    vst1q_f32(c + (i) * ldc, finish_neon(c##i##0, c + (i) * ldc, o, i));                  \
+    vst1q_f32(c + (i) * ldc + 4, finish_neon(c##i##1, c + (i) * ldc + 4, o, i));
 
-static void ukr_neon(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate)
+/* The tile_out steps on 4 floats of row i (vmaxq keeps a NaN, as relu does). */
+static inline float32x4_t finish_neon(float32x4_t v, const float *c, const tile_out *o, int i)
+{
+    if (o->accumulate) v = vaddq_f32(v, vld1q_f32(c));
+    if (o->bias) v = vaddq_f32(v, vdupq_n_f32(o->bias[i]));
+    return o->clamp ? vmaxq_f32(vdupq_n_f32(o->lo), v) : v;
+}
+
+static void ukr_neon(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, const tile_out *o)
 {
     int64_t p;
     ROWS8(NEON_ROW)
@@ -194,11 +244,12 @@ static void ukr_neon(int64_t kc, const float *a, const float *b, float *c, int64
  * +8 % at 1024^3 and 2048^3 in paired runs; its 32 KB B panel still holds in L1 as the 12 KB A
  * panels stream past, and the 96 x 512 A block (192 KB) sits in L2. */
 #ifdef ESM_X86
+static const gemm_kernel AVX512_NARROW = {"avx512", 16, 16, 144, 384, 4096, ukr_avx512_16x16, has_avx512, NULL};
 static const gemm_kernel AVX2_NARROW = {"avx2", 8, 16, 96, 512, 4096, ukr_avx2_8x16, has_avx2, NULL};
 #endif
 static const gemm_kernel KERNELS[] = {
 #ifdef ESM_X86
-    {"avx512", 12, 32, 144, 384, 4096, ukr_avx512, has_avx512, NULL},
+    {"avx512", 12, 32, 144, 384, 4096, ukr_avx512, has_avx512, &AVX512_NARROW},
     {"avx2", 6, 16, 96, 512, 4096, ukr_avx2, has_avx2, &AVX2_NARROW},
 #endif
 #ifdef ESM_NEON
@@ -418,12 +469,15 @@ static void run_tile(const gemm_kernel *kr, int64_t kc, const float *ap, const f
                      int rows, int cols, int accumulate)
 {
     float tmp[MAX_TILE];
+    tile_out o = {0, NULL, 0, 0.0f};
     int i, j;
+    o.accumulate = accumulate;
     if (rows == kr->mr && cols == kr->nr) {
-        kr->ukr(kc, ap, bp, c, ldc, accumulate);
+        kr->ukr(kc, ap, bp, c, ldc, &o);
         return;
     }
-    kr->ukr(kc, ap, bp, tmp, kr->nr, 0);
+    o.accumulate = 0;
+    kr->ukr(kc, ap, bp, tmp, kr->nr, &o);
     for (i = 0; i < rows; i++)
         for (j = 0; j < cols; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + tmp[i * kr->nr + j] : tmp[i * kr->nr + j];
 }
@@ -593,65 +647,59 @@ static gen_pos gen_advance(const esm_gemm_gen *g, gen_pos p, int64_t n)
 
 static float *gen_at(const esm_gemm_gen *g, gen_pos p, int64_t i0) { return g->c + p.s * g->seg_stride + i0 * g->ldc + p.q; }
 
-/* The epilogue of a finished tile, rows [i0, i0+rows) x cols at c: the bias, then the activation,
- * while the tile is in L1. A lower clamp (relu) is one pass with the bias; any other activation
- * runs its own row loop on each tile row. */
-static void gen_epilogue(const esm_gemm_gen *g, float *c, int64_t i0, int rows, int cols)
+/* Any activation but a lower clamp, on a finished tile's rows x cols at c (the micro-kernel has
+ * added the bias and applied a clamp as it stored them). */
+static void gen_activation(const esm_gemm_gen *g, float *c, int rows, int cols)
 {
-    const float lo = g->lo;
-    int i, t;
-    if (!g->bias && !g->clamp && !g->act) return;
-    for (i = 0; i < rows; i++) {
-        float *d = c + i * g->ldc, b = g->bias ? g->bias[i0 + i] : 0.0f;
-        if (g->clamp) {
-            for (t = 0; t < cols; t++) {
-                float v = d[t] + b;
-                d[t] = v < lo ? lo : v;
-            }
-            continue;
-        }
-        if (g->bias)
-            for (t = 0; t < cols; t++) d[t] += b;
-        if (g->act) g->act(g->act_arg, d, cols);
-    }
+    int i;
+    if (g->act)
+        for (i = 0; i < rows; i++) g->act(g->act_arg, c + i * g->ldc, cols);
 }
 
-/* C tile rows [i0, i0+rows) x columns from p on (cols of them) from `tile` (row length nr) into
- * the segmented C; the epilogue runs with the last k slice. */
-static void gen_store(const esm_gemm_gen *g, const float *tile, int nr, gen_pos p, int64_t i0, int rows, int cols,
-                      int accumulate, int last)
+/* Tile rows [i0, i0+rows) x columns from p on (cols of them) between `tile` (row length nr) and
+ * the segmented C: into C when to_c (then the activation, with the last k slice), else out of it. */
+static void gen_copy(const esm_gemm_gen *g, float *tile, int nr, gen_pos p, int64_t i0, int rows, int cols, int to_c,
+                     int last)
 {
-    int c0, i, t;
+    int c0, i;
     for (c0 = 0; c0 < cols; p = gen_advance(g, p, 0)) {
         int run = (int)min64(cols - c0, g->seg - p.q);
         float *dst = gen_at(g, p, i0);
         for (i = 0; i < rows; i++) {
-            const float *src = tile + i * nr + c0;
-            float *d = dst + i * g->ldc;
-            if (accumulate)
-                for (t = 0; t < run; t++) d[t] += src[t];
-            else
-                memcpy(d, src, (size_t)run * sizeof(float));
+            float *t = tile + i * nr + c0, *d = dst + i * g->ldc;
+            memcpy(to_c ? d : t, to_c ? t : d, (size_t)run * sizeof(float));
         }
-        if (last) gen_epilogue(g, dst, i0, rows, run);
+        if (to_c && last) gen_activation(g, dst, rows, run);
         c0 += run, p.q += run;
     }
 }
 
-/* One MR x NR tile: straight into C when it is whole and inside one segment, else via a buffer. */
+/* One MR x NR tile: straight into C when it is whole and inside one segment, else through a
+ * buffer (holding C's tile first when the micro-kernel adds to it). The bias and a clamp go in
+ * with the last k slice; an edge tile's bias rows past m are zeros, not reads past the bias. */
 static void gen_tile(const esm_gemm_gen *g, const gemm_kernel *kr, int64_t kc, const float *ap, const float *bp,
                      gen_pos p, int64_t i0, int cols, int accumulate, int last)
 {
-    float tmp[MAX_TILE];
-    int rows = (int)min64(kr->mr, g->m - i0);
+    float tmp[MAX_TILE], bias[MAX_MR];
+    int rows = (int)min64(kr->mr, g->m - i0), i;
+    tile_out o;
+    o.accumulate = accumulate, o.bias = last && g->bias ? g->bias + i0 : NULL, o.clamp = last && g->clamp, o.lo = g->lo;
+    if (o.bias && rows < kr->mr) {
+        for (i = 0; i < kr->mr; i++) bias[i] = i < rows ? o.bias[i] : 0.0f;
+        o.bias = bias;
+    }
     if (rows == kr->mr && cols == kr->nr && p.q + cols <= g->seg) {
         float *c = gen_at(g, p, i0);
-        kr->ukr(kc, ap, bp, c, g->ldc, accumulate);
-        if (last) gen_epilogue(g, c, i0, rows, cols);
+        kr->ukr(kc, ap, bp, c, g->ldc, &o);
+        if (last) gen_activation(g, c, rows, cols);
         return;
     }
-    kr->ukr(kc, ap, bp, tmp, kr->nr, 0);
-    gen_store(g, tmp, kr->nr, p, i0, rows, cols, accumulate, last);
+    if (accumulate) {
+        memset(tmp, 0, sizeof tmp);
+        gen_copy(g, tmp, kr->nr, p, i0, rows, cols, 0, 0);
+    }
+    kr->ukr(kc, ap, bp, tmp, kr->nr, &o);
+    gen_copy(g, tmp, kr->nr, p, i0, rows, cols, 1, last);
 }
 
 typedef struct gen_job {

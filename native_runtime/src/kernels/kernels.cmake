@@ -33,7 +33,12 @@ if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
     set(ESM_KERNEL_OPTIONS -fno-trapping-math)
     set(ESM_KERNEL_SIZED ${ESM_KERNEL_SOURCES})
     list(REMOVE_ITEM ESM_KERNEL_SIZED ${ESM_KERNEL_DIR}/gemm.c)
-    set_source_files_properties(${ESM_KERNEL_DIR}/gemm.c PROPERTIES COMPILE_OPTIONS "${ESM_KERNEL_OPTIONS}")
+    if(CMAKE_C_COMPILER_ID STREQUAL "GNU" AND NOT CMAKE_BUILD_TYPE MATCHES "Debug|MinSizeRel")
+        set_source_files_properties(${ESM_KERNEL_DIR}/gemm.c PROPERTIES COMPILE_OPTIONS
+                                    "${ESM_KERNEL_OPTIONS};-fno-asynchronous-unwind-tables")
+    else()
+        set_source_files_properties(${ESM_KERNEL_DIR}/gemm.c PROPERTIES COMPILE_OPTIONS "${ESM_KERNEL_OPTIONS}")
+    endif()
     if(CMAKE_C_COMPILER_ID STREQUAL "GNU" AND NOT CMAKE_BUILD_TYPE MATCHES "Debug|MinSizeRel")
         # and no unwind tables: plain C kernels never unwind (ESM_SANITIZE builds keep frame pointers);
         # no second, narrower vector copy of each loop for its tail (vect-epilogues-nomask): the
