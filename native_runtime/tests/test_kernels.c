@@ -503,7 +503,8 @@ static void test_gemm_every_kernel(void)
 {
     static const char *const names[] = {"avx512", "avx2", "neon", "c"};
     static const int64_t sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {13, 37, 300}, {100, 70, 513}, {12, 32, 64},
-                                       {2, 200, 90}, {150, 9, 1}, {5, 4, 0}, {300, 260, 40}, {17, 17, 17}, {7, 19, 1027}};
+                                       {2, 200, 90}, {150, 9, 1}, {5, 4, 0}, {300, 260, 40}, {17, 17, 17}, {7, 19, 1027},
+                                       {32, 10, 128}, {64, 5, 700}}; /* few columns: run transposed */
     size_t s, kern;
     int tr, tested = 0;
     for (kern = 0; kern < 4; kern++) {
@@ -516,6 +517,8 @@ static void test_gemm_every_kernel(void)
         check_gemm(40, 50, 70, 1, 0, 0, 2);
         check_gemm(2, 50, 70, 0, 1, 1, 1);
         check_gemm(1, 33, 70, 0, 0, 0, 1);
+        check_gemm(40, 6, 70, 0, 1, 1, 1);
+        check_gemm(40, 6, 500, 1, 0, 1, 2);
     }
     CHECK(tested >= 1, "no GEMM kernel ran");
     CHECK(esm_sgemm_select("c"), "the portable kernel always exists");

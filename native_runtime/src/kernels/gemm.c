@@ -304,13 +304,16 @@ static size_t scratch_for(const gemm_kernel *kr, int64_t m, int64_t n, int64_t k
     return (size_t)(mc * kc + kc * nc) * sizeof(float) + 128;
 }
 
-/* Enough for whichever kernel runs (esm_sgemm_select may switch it after prepare). */
+/* Enough for whichever kernel runs (esm_sgemm_select may switch it after prepare), either way
+ * round (a product with few columns runs transposed). */
 size_t esm_sgemm_scratch(int64_t m, int64_t n, int64_t k)
 {
     size_t most = 0, s;
     int i;
-    for (i = 0; i < NUM_KERNELS; i++)
+    for (i = 0; i < NUM_KERNELS; i++) {
         if ((s = scratch_for(&KERNELS[i], m, n, k)) > most) most = s;
+        if ((s = scratch_for(&KERNELS[i], n, m, k)) > most) most = s;
+    }
     return most;
 }
 
@@ -464,25 +467,28 @@ static void add_bias(const esm_gemm *g)
     }
 }
 
-/* One MR x NR tile (possibly cut at the matrix edge) of C. */
+/* One MR x NR tile (possibly cut at the matrix edge) of C, whose element (i, j) is at
+ * c[i * ldc + j], or at c[j * ldc + i] when `transposed`. */
 static void run_tile(const gemm_kernel *kr, int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc,
-                     int rows, int cols, int accumulate)
+                     int rows, int cols, int accumulate, int transposed)
 {
     float tmp[MAX_TILE];
     tile_out o = {0, NULL, 0, 0.0f};
+    int64_t rs = transposed ? 1 : ldc, cs = transposed ? ldc : 1;
     int i, j;
     o.accumulate = accumulate;
-    if (rows == kr->mr && cols == kr->nr) {
+    if (rows == kr->mr && cols == kr->nr && !transposed) {
         kr->ukr(kc, ap, bp, c, ldc, &o);
         return;
     }
     o.accumulate = 0;
     kr->ukr(kc, ap, bp, tmp, kr->nr, &o);
     for (i = 0; i < rows; i++)
-        for (j = 0; j < cols; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + tmp[i * kr->nr + j] : tmp[i * kr->nr + j];
+        for (j = 0; j < cols; j++) c[i * rs + j * cs] = (accumulate ? c[i * rs + j * cs] : 0.0f) + tmp[i * kr->nr + j];
 }
 
-static void packed(const esm_gemm *g, void *scratch)
+/* The blocked product; `transposed`: g's C is stored transposed (see run_tile). */
+static void packed(const esm_gemm *g, int transposed, void *scratch)
 {
     const gemm_kernel *kr = kernel();
     float *bp = (float *)ALIGN_UP((uintptr_t)scratch, 64);
@@ -499,8 +505,9 @@ static void packed(const esm_gemm *g, void *scratch)
                 pack_a(g, kr, ic, mc, pc, kc, ap);
                 for (jr = 0; jr < nc; jr += kr->nr)
                     for (ir = 0; ir < mc; ir += kr->mr)
-                        run_tile(kr, kc, ap + ir * kc, bp + jr * kc, g->c + (ic + ir) * g->ldc + jc + jr, g->ldc,
-                                 (int)min64(kr->mr, mc - ir), (int)min64(kr->nr, nc - jr), accumulate);
+                        run_tile(kr, kc, ap + ir * kc, bp + jr * kc,
+                                 g->c + (transposed ? (jc + jr) * g->ldc + ic + ir : (ic + ir) * g->ldc + jc + jr), g->ldc,
+                                 (int)min64(kr->mr, mc - ir), (int)min64(kr->nr, nc - jr), accumulate, transposed);
             }
         }
     }
@@ -517,8 +524,16 @@ void esm_sgemm(const esm_gemm *g, void *scratch)
         small_m_dot(g);
     } else if (g->m < 4 && g->b_cs == 1) {
         small_m_axpy(g);
+    } else if (g->n * 2 <= kernel()->nr && g->m > g->n) {
+        /* few columns (a classifier's 10 outputs) would leave most of each NR-wide tile empty:
+         * C^T = B^T A^T puts them on the MR side; a third of the FMAs for [32, 128] x [128, 10] */
+        esm_gemm t = *g;
+        t.m = g->n, t.n = g->m;
+        t.a = g->b, t.a_rs = g->b_cs, t.a_cs = g->b_rs;
+        t.b = g->a, t.b_rs = g->a_cs, t.b_cs = g->a_rs;
+        packed(&t, 1, scratch);
     } else {
-        packed(g, scratch);
+        packed(g, 0, scratch);
     }
     if (g->bias) add_bias(g);
 }
