@@ -62,9 +62,9 @@ static void test_every_item_once_on_every_thread_count(void) {
     free(seen);
 }
 
-static void test_a_session_with_threads_matches(void) {
+static void test_a_session_with_threads_matches(const char *name) {
     test_case c;
-    load_case("lstm_traced", &c);
+    load_case(name, &c);
     esm_model *m = NULL;
     esm_model_load_file(c.path, NULL, &m);
     for (int32_t threads = 1; threads <= 4; threads += 3) {
@@ -75,7 +75,7 @@ static void test_a_session_with_threads_matches(void) {
         CHECK(esm_session_create(m, &opts, &s) == ESM_OK, "create");
         bind_inputs(s, &c);
         CHECK(esm_session_prepare(s) == ESM_OK && esm_session_run(s) == ESM_OK, "%s", esm_session_error(s));
-        CHECK(output_error(s, 0, &c.out[0]) < 1e-5, "%d threads: wrong output", (int)threads);
+        CHECK(output_error(s, 0, &c.out[0]) < 1e-5, "%s, %d threads: wrong output", name, (int)threads);
         esm_session_free(s);
     }
     esm_model_free(m);
@@ -84,6 +84,7 @@ static void test_a_session_with_threads_matches(void) {
 
 int main(void) {
     test_every_item_once_on_every_thread_count();
-    test_a_session_with_threads_matches();
+    test_a_session_with_threads_matches("lstm_traced"); /* batch rows split over threads */
+    test_a_session_with_threads_matches("cnn_traced");  /* convs and pools split by image */
     return test_report("test_threads");
 }

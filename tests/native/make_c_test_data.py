@@ -111,21 +111,22 @@ def main() -> None:
         write_case(name, make(), graphs.example_inputs(name, 3))
     x, _, n = graphs.example_inputs("control_flow", 3)
     write_case("control_flow_else", graphs.control_flow(), (x, False, n))
-    # traced, optimized zoo models: fused groups reading a model input (loop_model); getitem
-    # index terms and other nested-tuple attributes (lstm)
     eager.manual_seed(0)
     nested = NestedAttrs().eval()
     for p in nested.parameters():
         p.requires_grad = False
     x = eager.randn(2, 1, 4, 4)
     write_case("nested_attrs", jitscript.optimize(jitscript.trace(nested, (x,), dynamic_batch=True)), (x.numpy(),))
-    for name in ("loop_model", "lstm"):
+    # traced, optimized zoo models: fused groups reading a model input (loop_model); getitem
+    # index terms and other nested-tuple attributes (lstm); padded convs and pools split over
+    # threads by image (cnn at batch 8: every thread of test_threads' 4 gets images of its own)
+    for name, batch in (("loop_model", 3), ("lstm", 3), ("cnn", 8)):
         entry = get(name)
         model = entry.build()
         for p in model.parameters():
             p.requires_grad = False
-        traced = jitscript.optimize(jitscript.trace(model, entry.inputs(3), dynamic_batch=True))
-        write_case(f"{name}_traced", traced, tuple(t.numpy() for t in entry.inputs(3)))
+        traced = jitscript.optimize(jitscript.trace(model, entry.inputs(batch), dynamic_batch=True))
+        write_case(f"{name}_traced", traced, tuple(t.numpy() for t in entry.inputs(batch)))
     write_loop_models()
     print(f"wrote {len(list(DATA_DIR.iterdir()))} files to {DATA_DIR}")
 

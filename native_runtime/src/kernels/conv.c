@@ -126,16 +126,17 @@ static void copy_floats(float *d, const float *s, int64_t len)
     }
 }
 
-/* x (N, C, H, W) into xp (N, C, hp, wp) with zeros around (paddings are never negative:
+/* Images [i0, i1) of x (N, C, H, W) into xp (N, C, hp, wp) with zeros around (paddings are never negative:
  * esm_attr_padding): one memset of the whole copy, then the rows of x. Rows are short (2-32
  * floats): the usual widths are fixed-size copies the compiler inlines (one or two vector moves),
  * not a call per row. */
-static void pad_input(const conv_geom *g, const float *x, float *xp)
+static void pad_input(const conv_geom *g, const float *x, float *xp, int64_t i0, int64_t i1)
 {
     int64_t hp = padded_h(g), wp = padded_w(g), plane, iy;
-    memset(xp, 0, (size_t)(g->n * g->c * hp * wp) * sizeof(float));
+    x += i0 * g->c * g->h * g->w, xp += i0 * g->c * hp * wp;
+    memset(xp, 0, (size_t)((i1 - i0) * g->c * hp * wp) * sizeof(float));
 #define PAD_ROWS(W)                                                                             \
-    for (plane = 0; plane < g->n * g->c; plane++, xp += hp * wp)                                \
+    for (plane = 0; plane < (i1 - i0) * g->c; plane++, xp += hp * wp)                           \
         for (iy = 0; iy < g->h; iy++, x += (W)) memcpy(xp + (g->pt + iy) * wp + g->pl, x, (size_t)(W) * sizeof(float))
     if (g->w == 4) PAD_ROWS(4);
     else if (g->w == 8) PAD_ROWS(8);
@@ -145,7 +146,9 @@ static void pad_input(const conv_geom *g, const float *x, float *xp)
 }
 
 typedef struct im2col_src {
-    const float *x;                /* first (padded) image, at the group's first channel */
+    const conv_geom *g;
+    const float *input, *x;        /* the unpadded input; the first (padded) image at the group's first channel */
+    float *padded;                 /* NULL without padding, else the zero-bordered copy the GEMM's prologue fills */
     int64_t image_stride;          /* floats from one image to the next */
     int64_t plane, ow;             /* output pixels per image, output width */
     int64_t row_stride, sw;        /* input floats from one output row to the next, one column to the next */
@@ -209,6 +212,13 @@ static void im2col_panels(const void *arg, int64_t p0, int64_t kc, int64_t j0, i
     }
 }
 
+/* esm_sgemm_gen_run's prologue: pads the images of columns [j0, j1) (each thread its own). */
+static void pad_columns(const void *arg, int64_t j0, int64_t j1)
+{
+    const im2col_src *src = (const im2col_src *)arg;
+    pad_input(src->g, src->input, src->padded, j0 / src->plane, (j1 + src->plane - 1) / src->plane);
+}
+
 /* Scratch: the padded input (none without padding), the tap offsets, the GEMM's. */
 static size_t padded_bytes(const conv_geom *g)
 {
@@ -235,14 +245,15 @@ static void conv2d_f32(const esm_node_ctx *ctx, const conv_geom *g, const float 
     int64_t *tap = (int64_t *)((char *)scratch + padded_bytes(g));
     im2col_src src;
     esm_gemm_gen mm;
-    if (has_padding(g)) pad_input(g, x, xp);
     for (c = 0; c < g->cg; c++)
         for (i = 0; i < g->kh; i++)
             for (j = 0; j < g->kw; j++) tap[(c * g->kh + i) * g->kw + j] = (c * hp + i * g->dh) * wp + j * g->dw;
     src.image_stride = g->c * hp * wp, src.plane = plane, src.ow = g->ow, src.row_stride = g->sh * wp, src.sw = g->sw;
-    src.tap = tap;
+    src.tap = tap, src.g = g, src.input = x, src.padded = has_padding(g) ? xp : NULL;
     mm.m = g->og, mm.n = g->n * plane, mm.k = k, mm.a_rs = k;
     mm.pack_b = im2col_panels, mm.pack_arg = &src;
+    mm.prologue = has_padding(g) && g->groups == 1 ? pad_columns : NULL;
+    if (has_padding(g) && g->groups > 1) pad_input(g, x, xp, 0, g->n);
     mm.clamp = esm_activation_lower_clamp(act, &mm.lo);
     mm.act = act && !mm.clamp ? activation_rows : NULL, mm.act_arg = &act;
     mm.ldc = plane, mm.seg = plane, mm.seg_stride = g->o * plane;

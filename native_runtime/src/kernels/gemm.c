@@ -630,13 +630,27 @@ static size_t gen_b_bytes(const gemm_kernel *kr, int64_t n, int64_t k)
     return ALIGN_UP((size_t)(kc * gen_nc(kr, n, kc)) * sizeof(float), 64);
 }
 
+/* One thread slot's scratch: a flag (A packed in this call), its own packed A, its B block. A
+ * is packed by each thread that runs a part of the product, not once by the caller for all: read
+ * from another core's cache it cost more than packing it again. */
+#define GEN_FLAG_BYTES 64
+/* An eighth of esm_sgemm_run's threshold: a convolution's threads also pad and pack their own
+ * images, so a second thread pays off sooner (the digits CNN's first conv, 0.6 MFLOP at batch 32:
+ * 2 threads 49.5 us for the model split, 58.6 us serial). */
+#define GEN_MIN_PARALLEL_FLOPS (MIN_PARALLEL_FLOPS / 8)
+
+static size_t gen_slot_bytes(const gemm_kernel *kr, int64_t m, int64_t n, int64_t k)
+{
+    return GEN_FLAG_BYTES + gen_a_bytes(kr, m, k) + gen_b_bytes(kr, n, k);
+}
+
 size_t esm_sgemm_gen_scratch(const esm_node_ctx *ctx, int64_t m, int64_t n, int64_t k)
 {
     size_t most = 0, s;
     int i;
     for (i = 0; i < NUM_KERNELS; i++) {
         const gemm_kernel *kr = tile_for(&KERNELS[i], m);
-        if ((s = gen_a_bytes(kr, m, k) + gen_b_bytes(kr, n, k) * (size_t)gemm_threads(ctx)) > most) most = s;
+        if ((s = gen_slot_bytes(kr, m, n, k) * (size_t)gemm_threads(ctx)) > most) most = s;
     }
     return most + 64;
 }
@@ -720,13 +734,13 @@ static void gen_tile(const esm_gemm_gen *g, const gemm_kernel *kr, int64_t kc, c
 typedef struct gen_job {
     const esm_gemm_gen *g;
     const gemm_kernel *kr;
-    const float *ap; /* every k slice of A, packed: slice at pc starts at ALIGN_UP(m, mr) * pc */
-    char *bp;        /* one B block per thread slot */
-    size_t b_bytes;
-    int64_t nc;      /* columns per item: the B block width, so blocks fall where they do serially */
+    char *slots;       /* per thread slot: gen_slot_bytes */
+    size_t slot_bytes;
+    int64_t nc;        /* columns per item: whole segments, or the B block width */
 } gen_job;
 
-static void gen_columns(const gen_job *job, float *bp, int64_t j_lo, int64_t j_hi)
+/* ap: every k slice of A, packed (slice at pc starts at ALIGN_UP(m, mr) * pc); bp: a B block. */
+static void gen_columns(const gen_job *job, const float *ap, float *bp, int64_t j_lo, int64_t j_hi)
 {
     const esm_gemm_gen *g = job->g;
     const gemm_kernel *kr = job->kr;
@@ -740,35 +754,51 @@ static void gen_columns(const gen_job *job, float *bp, int64_t j_lo, int64_t j_h
             g->pack_b(g->pack_arg, pc, kc, jc, ncur, kr->nr, bp);
             for (jr = 0; jr < ncur; jr += kr->nr, p = gen_advance(g, p, kr->nr))
                 for (ir = 0; ir < g->m; ir += kr->mr)
-                    gen_tile(g, kr, kc, job->ap + mpad * pc + ir * kc, bp + jr * kc, p, ir, (int)min64(kr->nr, ncur - jr),
+                    gen_tile(g, kr, kc, ap + mpad * pc + ir * kc, bp + jr * kc, p, ir, (int)min64(kr->nr, ncur - jr),
                              pc > 0, pc + kc >= g->k);
             pc += kc;
         } while (pc < g->k);
     }
 }
 
+static void gen_pack_a(const esm_gemm_gen *g, const gemm_kernel *kr, float *ap)
+{
+    esm_gemm a;
+    int64_t pc;
+    memset(&a, 0, sizeof a);
+    a.a = g->a, a.a_rs = g->a_rs, a.a_cs = 1;
+    for (pc = 0; pc < g->k; pc += kr->kc) pack_a(&a, kr, 0, g->m, pc, min64(kr->kc, g->k - pc), ap + ALIGN_UP(g->m, kr->mr) * pc);
+}
+
 static void gen_parts(void *arg, int32_t slot, int64_t begin, int64_t end)
 {
     const gen_job *job = (const gen_job *)arg;
-    gen_columns(job, (float *)(job->bp + (size_t)slot * job->b_bytes), begin * job->nc, min64(end * job->nc, job->g->n));
+    const esm_gemm_gen *g = job->g;
+    char *base = job->slots + (size_t)slot * job->slot_bytes;
+    int *a_packed = (int *)base;
+    float *ap = (float *)(base + GEN_FLAG_BYTES), *bp = (float *)((char *)ap + gen_a_bytes(job->kr, g->m, g->k));
+    int64_t j0 = begin * job->nc, j1 = min64(end * job->nc, g->n);
+    if (!*a_packed) gen_pack_a(g, job->kr, ap), *a_packed = 1;
+    if (g->prologue && job->nc == g->seg) g->prologue(g->pack_arg, j0, j1);
+    gen_columns(job, ap, bp, j0, j1);
 }
 
 void esm_sgemm_gen_run(const esm_node_ctx *ctx, const esm_gemm_gen *g, void *scratch)
 {
     const gemm_kernel *kr = tile_for(kernel(), g->m);
-    int64_t pc, items;
-    float *ap = (float *)ALIGN_UP((uintptr_t)scratch, 64);
+    int64_t items;
+    int32_t slot;
     double flops = (double)g->m * (double)g->n * (double)g->k * 2.0;
-    esm_gemm a;
     gen_job job;
     if (g->m <= 0 || g->n <= 0) return;
-    memset(&a, 0, sizeof a);
-    a.a = g->a, a.a_rs = g->a_rs, a.a_cs = 1;
-    for (pc = 0; pc < g->k; pc += kr->kc) pack_a(&a, kr, 0, g->m, pc, min64(kr->kc, g->k - pc), ap + ALIGN_UP(g->m, kr->mr) * pc);
-    job.g = g, job.kr = kr, job.ap = ap;
-    job.bp = (char *)ap + gen_a_bytes(kr, g->m, g->k);
-    job.b_bytes = gen_b_bytes(kr, g->n, g->k);
-    job.nc = gen_nc(kr, g->n, min64(g->k, kr->kc));
+    job.g = g, job.kr = kr;
+    job.slots = (char *)ALIGN_UP((uintptr_t)scratch, 64);
+    job.slot_bytes = gen_slot_bytes(kr, g->m, g->n, g->k);
+    for (slot = 0; slot < gemm_threads(ctx); slot++) *(int *)(job.slots + (size_t)slot * job.slot_bytes) = 0;
+    /* whole segments (images) per item where there are enough for every thread: the threads then
+     * prepare (pad) and pack their own images, which stay in their own caches (threads.c) */
+    job.nc = g->n / g->seg >= gemm_threads(ctx) ? g->seg : gen_nc(kr, g->n, min64(g->k, kr->kc));
+    if (g->prologue && job.nc != g->seg) g->prologue(g->pack_arg, 0, g->n);
     items = (g->n + job.nc - 1) / job.nc;
-    esm_parallel_for(ctx, items, flops < MIN_PARALLEL_FLOPS ? items : chunk_grain(flops / (double)items), gen_parts, &job);
+    esm_parallel_for(ctx, items, flops < GEN_MIN_PARALLEL_FLOPS ? items : 1, gen_parts, &job);
 }

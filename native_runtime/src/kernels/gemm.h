@@ -56,6 +56,9 @@ typedef struct esm_gemm_gen {
     int64_t a_rs;
     esm_pack_b_fn pack_b; /* B, e.g. im2col of a batch of images */
     const void *pack_arg;
+    /* NULL, or prepares what pack_b reads for the columns [j0, j1) of whole segments (a
+     * convolution pads those images), on the thread that then packs them */
+    void (*prologue)(const void *arg, int64_t j0, int64_t j1);
     float *c; /* C[i][j] = c[(j / seg) * seg_stride + i * ldc + j % seg]: one segment per image */
     int64_t ldc, seg, seg_stride;
     const float *bias; /* NULL, or bias[i] added to row i */

@@ -196,7 +196,7 @@ static esm_status max_pool2d_prepare(esm_node_ctx *ctx)
     return plan_pool(ctx, &g, 1);
 }
 
-#define POOL_GRAIN_WORK 32768 /* window elements below which a chunk of planes is not worth a thread */
+#define POOL_GRAIN_WORK 4096 /* window elements below which a chunk of planes is not worth a thread (~1 us) */
 
 static esm_status max_pool2d_eval(esm_node_ctx *ctx)
 {
