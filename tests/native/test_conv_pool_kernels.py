@@ -64,6 +64,12 @@ CONV_CASES = [
     ((4, 5, 3, 17), (3, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 1, True),  # pointwise, no copy of the input
     ((1, 3, 17, 3), (5, 1, 3), (3, 2), (0, 1, 0, 1), (1, 1), 1, False),
     ((2, 2, 0, 3), (3, 1, 1), (1, 1), (1, 0, 1, 0), (1, 1), 1, True),  # no input rows: padding only
+    # 16-row tiles whose 16-column panels are whole output rows (AVX-512: one permute per tap):
+    # 2 rows of 8; rows 2 input rows apart; dilated taps; 4 rows of 4 without padding
+    ((3, 4, 8, 8), (16, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, True),
+    ((2, 3, 9, 8), (32, 3, 3), (2, 1), (1, 1, 1, 1), (1, 1), 1, True),
+    ((1, 2, 8, 8), (16, 3, 3), (1, 1), (2, 2, 2, 2), (2, 2), 1, False),
+    ((4, 5, 6, 6), (30, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1, True),
 ]
 
 

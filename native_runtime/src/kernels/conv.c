@@ -13,6 +13,11 @@
 #include "kernels.h"
 #include "kutil.h"
 
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#define ESM_GATHER16 1
+#include <immintrin.h>
+#endif
+
 typedef struct conv_geom {
     int64_t n, c, h, w;     /* input */
     int64_t o, kh, kw;      /* output channels, kernel */
@@ -153,7 +158,41 @@ typedef struct im2col_src {
     int64_t plane, ow;             /* output pixels per image, output width */
     int64_t row_stride, sw;        /* input floats from one output row to the next, one column to the next */
     const int64_t *tap;            /* per row p of B: (c * hp + i * dh) * wp + j * dw */
+    int32_t lanes[16];             /* gather16: panel column t reads s[lanes[t]] (rows of ow, row_stride apart) */
+    int gather16;                  /* 1: 16-column panels of whole output rows take gather16 */
+    int64_t span;                  /* floats from the first lane's input to one past the last's */
 } im2col_src;
+
+#ifdef ESM_GATHER16
+/* A 16-wide panel row covering 16 / ow whole output rows (AVX-512's narrow GEMM tile, a 4 x 4 or
+ * 8 x 2 block of pixels) is one permute of two loads per tap instead of 16 / ow row copies; the
+ * second load is masked to the span, so it never reads past the input. */
+__attribute__((target("avx512f")))
+static void gather16(float *d, const float *s, const int64_t *tap, int64_t kc, const im2col_src *src)
+{
+    const __m512i lanes = _mm512_loadu_si512((const void *)src->lanes);
+    const __mmask16 tail = (__mmask16)((1u << (src->span - 16)) - 1u);
+    int64_t p;
+    for (p = 0; p < kc; p++) {
+        const float *sp = s + tap[p];
+        __m512 lo = _mm512_loadu_ps(sp), hi = _mm512_maskz_loadu_ps(tail, sp + 16);
+        _mm512_storeu_ps(d + p * 16, _mm512_permutex2var_ps(lo, lanes, hi));
+    }
+}
+
+/* gather16 serves this geometry on this CPU: unit column stride, rows that divide 16 and fit,
+ * with the rows apart, in two 16-float loads (span <= 32; span >= 16 as rows are >= ow apart). */
+static void plan_gather16(im2col_src *src)
+{
+    int t;
+    src->span = (16 / src->ow - 1) * src->row_stride + src->ow;
+    src->gather16 = src->sw == 1 && src->ow <= 16 && 16 % src->ow == 0 && src->span <= 32 &&
+                    __builtin_cpu_supports("avx512f");
+    for (t = 0; t < 16 && src->gather16; t++) src->lanes[t] = (int32_t)(t / src->ow * src->row_stride + t % src->ow);
+}
+#else
+static void plan_gather16(im2col_src *src) { src->gather16 = 0; }
+#endif
 
 /* len contiguous floats at s + tap[p] into d + p * nr for each of the kc taps. A whole output row
  * of 4, 8 or 16 pixels (the usual case) is a fixed-size copy: one to four vector moves per tap. */
@@ -179,6 +218,12 @@ static void im2col_run(const im2col_src *src, const float *x, int64_t p0, int64_
 {
     int64_t p, u;
     int t, len;
+#ifdef ESM_GATHER16
+    if (src->gather16 && nr == 16 && run == 16 && ox == 0) {
+        gather16(d, x + oy * src->row_stride, src->tap + p0, kc, src);
+        return;
+    }
+#endif
     for (t = 0; t < run; t += len, oy++, ox = 0) {
         const float *s = x + oy * src->row_stride + ox * src->sw;
         len = (int)(src->ow - ox < run - t ? src->ow - ox : run - t);
@@ -250,6 +295,7 @@ static void conv2d_f32(const esm_node_ctx *ctx, const conv_geom *g, const float 
             for (j = 0; j < g->kw; j++) tap[(c * g->kh + i) * g->kw + j] = (c * hp + i * g->dh) * wp + j * g->dw;
     src.image_stride = g->c * hp * wp, src.plane = plane, src.ow = g->ow, src.row_stride = g->sh * wp, src.sw = g->sw;
     src.tap = tap, src.g = g, src.input = x, src.padded = has_padding(g) ? xp : NULL;
+    plan_gather16(&src);
     mm.m = g->og, mm.n = g->n * plane, mm.k = k, mm.a_rs = k;
     mm.pack_b = im2col_panels, mm.pack_arg = &src;
     mm.prologue = has_padding(g) && g->groups == 1 ? pad_columns : NULL;
