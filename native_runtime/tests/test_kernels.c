@@ -504,7 +504,8 @@ static void test_gemm_every_kernel(void)
     static const char *const names[] = {"avx512", "avx2", "neon", "c"};
     static const int64_t sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {13, 37, 300}, {100, 70, 513}, {12, 32, 64},
                                        {2, 200, 90}, {150, 9, 1}, {5, 4, 0}, {300, 260, 40}, {17, 17, 17}, {7, 19, 1027},
-                                       {32, 10, 128}, {64, 5, 700}}; /* few columns: run transposed */
+                                       {32, 10, 128}, {64, 5, 700}, /* few columns: run transposed */
+                                       {192, 16, 16}, {40, 17, 33}}; /* the narrow tile (AVX-512: 16 x 16) */
     size_t s, kern;
     int tr, tested = 0;
     for (kern = 0; kern < 4; kern++) {

@@ -41,7 +41,7 @@ typedef struct gemm_kernel {
     int64_t mc, kc, nc; /* cache blocks: A block mc x kc in L2, B slice kc x nc in L3 */
     ukr_fn ukr;
     int (*supported)(void);
-    const struct gemm_kernel *narrow; /* NULL, or a shorter tile for products with few rows */
+    const struct gemm_kernel *narrow; /* NULL, or the next smaller tile for small products */
 } gemm_kernel;
 
 #define MAX_TILE (12 * 32)
@@ -244,18 +244,23 @@ static void ukr_neon(int64_t kc, const float *a, const float *b, float *c, int64
  * +8 % at 1024^3 and 2048^3 in paired runs; its 32 KB B panel still holds in L1 as the 12 KB A
  * panels stream past, and the 96 x 512 A block (192 KB) sits in L2. */
 #ifdef ESM_X86
-static const gemm_kernel AVX512_NARROW = {"avx512", 16, 16, 144, 384, 4096, ukr_avx512_16x16, has_avx512, NULL};
 static const gemm_kernel AVX2_NARROW = {"avx2", 8, 16, 96, 512, 4096, ukr_avx2_8x16, has_avx2, NULL};
-#endif
-static const gemm_kernel KERNELS[] = {
-#ifdef ESM_X86
-    {"avx512", 12, 32, 144, 384, 4096, ukr_avx512, has_avx512, &AVX512_NARROW},
-    {"avx2", 6, 16, 96, 512, 4096, ukr_avx2, has_avx2, &AVX2_NARROW},
+static const gemm_kernel AVX2 = {"avx2", 6, 16, 96, 512, 4096, ukr_avx2, has_avx2, &AVX2_NARROW};
+static const gemm_kernel AVX512_NARROW = {"avx512", 16, 16, 144, 384, 4096, ukr_avx512_16x16, has_avx512, NULL};
+static const gemm_kernel AVX512 = {"avx512", 12, 32, 144, 384, 4096, ukr_avx512, has_avx512, &AVX512_NARROW};
 #endif
 #ifdef ESM_NEON
-    {"neon", 8, 8, 128, 256, 4096, ukr_neon, always, NULL},
+static const gemm_kernel NEON = {"neon", 8, 8, 128, 256, 4096, ukr_neon, always, NULL};
 #endif
-    {"c", 4, 8, 128, 256, 4096, ukr_c, always, NULL},
+static const gemm_kernel PORTABLE = {"c", 4, 8, 128, 256, 4096, ukr_c, always, NULL};
+static const gemm_kernel *const KERNELS[] = {
+#ifdef ESM_X86
+    &AVX512, &AVX2,
+#endif
+#ifdef ESM_NEON
+    &NEON,
+#endif
+    &PORTABLE,
 };
 #define NUM_KERNELS ((int)(sizeof KERNELS / sizeof KERNELS[0]))
 
@@ -266,8 +271,8 @@ static const gemm_kernel *kernel(void)
     int i;
     if (selected) return selected;
     for (i = 0; i < NUM_KERNELS; i++)
-        if (KERNELS[i].supported()) return selected = &KERNELS[i];
-    return selected = &KERNELS[NUM_KERNELS - 1];
+        if (KERNELS[i]->supported()) return selected = KERNELS[i];
+    return selected = KERNELS[NUM_KERNELS - 1];
 }
 
 const char *esm_sgemm_kernel_name(void) { return kernel()->name; }
@@ -280,8 +285,8 @@ int esm_sgemm_select(const char *name)
         return 1;
     }
     for (i = 0; i < NUM_KERNELS; i++)
-        if (strcmp(KERNELS[i].name, name) == 0 && KERNELS[i].supported()) {
-            selected = &KERNELS[i];
+        if (strcmp(KERNELS[i]->name, name) == 0 && KERNELS[i]->supported()) {
+            selected = KERNELS[i];
             return 1;
         }
     return 0;
@@ -289,13 +294,24 @@ int esm_sgemm_select(const char *name)
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* The tile for an m-row product: the kernel's narrow one when that pads m to a tenth fewer rows
- * (m = 8: 8 rows, not 12; m = 16 or 32: 16 or 32, not 18 or 36); for more rows the wide tile's
- * better FMA-to-load ratio wins. */
-static const gemm_kernel *tile_for(const gemm_kernel *kr, int64_t m)
+/* Elements per k step of an m x n product with kr's tile, zero padding included. */
+static double tile_cost(const gemm_kernel *kr, int64_t m, int64_t n)
 {
-    const gemm_kernel *n = kr->narrow;
-    return n && ALIGN_UP(m, n->mr) * 10 < ALIGN_UP(m, kr->mr) * 9 ? n : kr;
+    return (double)ALIGN_UP(m, kr->mr) * (double)ALIGN_UP(n, kr->nr);
+}
+
+/* The tile an m x n product runs: the kernel's own, or its narrow one where that computes a tenth
+ * fewer padded elements (a convolution's 16 or 32 channels: 16 rows, not 24 or 36; the zoo
+ * transformer's QKV projections, [192, 16] x [16, 16] on AVX-512: half as many as 12 x 32 tiles,
+ * 3.8 -> 2.6 us each); for big products the wide tile's better FMA-to-load ratio wins. (Going on
+ * from AVX-512's 16 x 16 to AVX2's 6 x 16 for an attention head's [6, 8] x [8, 6] measured no
+ * faster.) */
+static const gemm_kernel *tile_for(const gemm_kernel *kr, int64_t m, int64_t n)
+{
+    const gemm_kernel *best = kr, *t;
+    for (t = kr->narrow; t; t = t->narrow)
+        if (tile_cost(t, m, n) * 10 < tile_cost(best, m, n) * 9) best = t;
+    return best;
 }
 
 static size_t scratch_for(const gemm_kernel *kr, int64_t m, int64_t n, int64_t k)
@@ -310,10 +326,12 @@ size_t esm_sgemm_scratch(int64_t m, int64_t n, int64_t k)
 {
     size_t most = 0, s;
     int i;
-    for (i = 0; i < NUM_KERNELS; i++) {
-        if ((s = scratch_for(&KERNELS[i], m, n, k)) > most) most = s;
-        if ((s = scratch_for(&KERNELS[i], n, m, k)) > most) most = s;
-    }
+    const gemm_kernel *t;
+    for (i = 0; i < NUM_KERNELS; i++)
+        for (t = KERNELS[i]; t; t = t->narrow) {
+            if ((s = scratch_for(t, m, n, k)) > most) most = s;
+            if ((s = scratch_for(t, n, m, k)) > most) most = s;
+        }
     return most;
 }
 
@@ -487,10 +505,9 @@ static void run_tile(const gemm_kernel *kr, int64_t kc, const float *ap, const f
         for (j = 0; j < cols; j++) c[i * rs + j * cs] = (accumulate ? c[i * rs + j * cs] : 0.0f) + tmp[i * kr->nr + j];
 }
 
-/* The blocked product; `transposed`: g's C is stored transposed (see run_tile). */
-static void packed(const esm_gemm *g, int transposed, void *scratch)
+/* The blocked product with kr's tile; `transposed`: g's C is stored transposed (see run_tile). */
+static void packed(const esm_gemm *g, const gemm_kernel *kr, int transposed, void *scratch)
 {
-    const gemm_kernel *kr = kernel();
     float *bp = (float *)ALIGN_UP((uintptr_t)scratch, 64);
     float *ap = bp + min64(g->k, kr->kc) * ALIGN_UP(min64(g->n, kr->nc), kr->nr);
     int64_t jc, pc, ic, jr, ir;
@@ -524,16 +541,19 @@ void esm_sgemm(const esm_gemm *g, void *scratch)
         small_m_dot(g);
     } else if (g->m < 4 && g->b_cs == 1) {
         small_m_axpy(g);
-    } else if (g->n * 2 <= kernel()->nr && g->m > g->n) {
-        /* few columns (a classifier's 10 outputs) would leave most of each NR-wide tile empty:
-         * C^T = B^T A^T puts them on the MR side; a third of the FMAs for [32, 128] x [128, 10] */
-        esm_gemm t = *g;
-        t.m = g->n, t.n = g->m;
-        t.a = g->b, t.a_rs = g->b_cs, t.a_cs = g->b_rs;
-        t.b = g->a, t.b_rs = g->a_cs, t.b_cs = g->a_rs;
-        packed(&t, 1, scratch);
     } else {
-        packed(g, 0, scratch);
+        const gemm_kernel *kr = tile_for(kernel(), g->m, g->n), *kt = tile_for(kernel(), g->n, g->m);
+        if (tile_cost(kt, g->n, g->m) * 10 < tile_cost(kr, g->m, g->n) * 9) {
+            /* few columns (a classifier's 10 outputs) would leave most of each tile empty: C^T =
+             * B^T A^T puts them on the MR side; a third of the FMAs for [32, 128] x [128, 10] */
+            esm_gemm t = *g;
+            t.m = g->n, t.n = g->m;
+            t.a = g->b, t.a_rs = g->b_cs, t.a_cs = g->b_rs;
+            t.b = g->a, t.b_rs = g->a_cs, t.b_cs = g->a_rs;
+            packed(&t, kt, 1, scratch);
+        } else {
+            packed(g, kr, 0, scratch);
+        }
     }
     if (g->bias) add_bias(g);
 }
@@ -648,10 +668,10 @@ size_t esm_sgemm_gen_scratch(const esm_node_ctx *ctx, int64_t m, int64_t n, int6
 {
     size_t most = 0, s;
     int i;
-    for (i = 0; i < NUM_KERNELS; i++) {
-        const gemm_kernel *kr = tile_for(&KERNELS[i], m);
-        if ((s = gen_slot_bytes(kr, m, n, k) * (size_t)gemm_threads(ctx)) > most) most = s;
-    }
+    const gemm_kernel *t;
+    for (i = 0; i < NUM_KERNELS; i++)
+        for (t = KERNELS[i]; t; t = t->narrow)
+            if ((s = gen_slot_bytes(t, m, n, k) * (size_t)gemm_threads(ctx)) > most) most = s;
     return most + 64;
 }
 
@@ -785,7 +805,7 @@ static void gen_parts(void *arg, int32_t slot, int64_t begin, int64_t end)
 
 void esm_sgemm_gen_run(const esm_node_ctx *ctx, const esm_gemm_gen *g, void *scratch)
 {
-    const gemm_kernel *kr = tile_for(kernel(), g->m);
+    const gemm_kernel *kr = tile_for(kernel(), g->m, g->n);
     int64_t items;
     int32_t slot;
     double flops = (double)g->m * (double)g->n * (double)g->k * 2.0;
