@@ -2,7 +2,10 @@
 matmul's result, folds into the matmul as its `a_perm` / `b_perm` / `out_perm` attribute. The C
 kernel reads permuted operands and writes a permuted result through GEMM strides (gemm.h), so the
 copies that split attention into heads and merge the heads back (`permute` before Q K^T and A V,
-after A V) are never made. The permutes left without readers are removed.
+after A V) are never made. A `getitem` (ints and slices) that is a permute's only reader indexes
+the permute's input instead when the dims it keeps stay in order, so no permuted copy is made
+(a batch-first LSTM's `out[:, -1]`: the last step, not the whole sequence transposed). The
+permutes left without readers are removed.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from ..types import TensorType
 from .dce import eliminate_dead_code
 
 OPERANDS = ((0, "a_perm"), (1, "b_perm"))
+FULL = ("slice", None, None, None)
 
 
 def fold_layout(graph: Graph) -> Graph:
@@ -40,6 +44,8 @@ def _fold_block(block: Block, counts: dict[Value, int], root: Block) -> None:
         if node.op == "matmul":
             _fold_operands(node, permutes)
             matmuls[node.outputs[0]] = node
+        if node.op == "getitem":
+            _index_before_permute(node, permutes, counts)
         producer = matmuls.get(node.inputs[0]) if _static_dims(node) is not None else None
         if producer is not None and _folds_result(producer, node, counts):
             producer.attrs["out_perm"] = _static_dims(node)
@@ -59,6 +65,28 @@ def _fold_operands(node: Node, permutes: dict[Value, Node]) -> None:
         if permute is not None and node.attrs.get(name) is None:
             node.attrs[name] = _static_dims(permute)
             node.inputs[index] = permute.inputs[0]
+
+
+def _index_before_permute(node: Node, permutes: dict[Value, Node], counts: dict[Value, int]) -> None:
+    """Index the permute's input with the getitem's terms moved to their dims, when the getitem is
+    the permute's only reader, has only int and slice terms, and keeps its dims in input order (so
+    the result is the same tensor, its type unchanged)."""
+    permute, items = permutes.get(node.inputs[0]), node.attrs.get("items")
+    if (permute is None or counts.get(node.inputs[0], 0) != 1 or len(node.inputs) != 1
+            or isinstance(items, InputAttr) or any(term[0] not in ("select", "slice") for term in items)):
+        return
+    dims = _static_dims(permute)
+    terms = tuple(items) + (FULL,) * (len(dims) - len(items))
+    kept = [dims[d] for d, term in enumerate(terms) if term[0] == "slice"]
+    if kept != sorted(kept):
+        return
+    moved = [FULL] * len(dims)
+    for d, term in enumerate(terms):
+        moved[dims[d]] = tuple(term)
+    while moved and moved[-1] == FULL:  # trailing full slices are dropped, as indexing normalizes
+        moved.pop()
+    node.attrs["items"] = tuple(moved)
+    node.inputs[0] = permute.inputs[0]
 
 
 def _folds_result(producer: Node, permute: Node, counts: dict[Value, int]) -> bool:

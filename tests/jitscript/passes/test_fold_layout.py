@@ -84,3 +84,63 @@ def test_no_gradient_through_folded_layout():
     y = apply(MATMUL, (a, eager.randn(3, 4)), {"a_perm": (1, 0)})
     with pytest.raises(OpError, match="folded layout"):
         y.sum().backward()
+
+
+# a batch-first LSTM's last step: the time-major output permuted to batch-first, then out[:, -1]
+LAST_STEP = '''\
+graph(%y : Tensor(float32, [5, N, 3])):
+  %b : Tensor(float32, [N, 5, 3]) = permute[dims=(1, 0, 2)](%y)  # m.py:1
+  %last : Tensor(float32, [N, 3]) = getitem[items=(("slice", None, None, None), ("select", -1))](%b)  # m.py:2
+  return (%last)
+'''
+
+
+def test_an_index_of_a_permute_reads_the_permutes_input():
+    check_pass(fold_layout, LAST_STEP, '''\
+        graph(%y : Tensor(float32, [5, N, 3])):
+          %last : Tensor(float32, [N, 3]) = getitem[items=(("select", -1),)](%y)  # m.py:2
+          return (%last)
+        ''')
+
+
+@pytest.mark.parametrize("text", [LAST_STEP, '''\
+graph(%y : Tensor(float32, [4, N, 5])):
+  %b : Tensor(float32, [5, 4, N]) = permute[dims=(2, 0, 1)](%y)  # m.py:1
+  %c : Tensor(float32, [2, N]) = getitem[items=(("select", 2), ("slice", 1, None, 2))](%b)  # m.py:2
+  return (%c)
+'''])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_an_index_moved_before_the_permute_gives_the_same_values(text, batch):
+    y = eager.randn(*[batch if d == "N" else int(d) for d in text.split("[", 1)[1].split("]")[0].split(", ")])
+    want = ScriptModule(parse(text))(y).numpy()
+    graph = run_pass(fold_layout, text)
+    assert "permute" not in str(graph)
+    np.testing.assert_array_equal(ScriptModule(graph)(y).numpy(), want)
+
+
+@pytest.mark.parametrize("reader", [
+    # the kept dims would come out in another order than the permute's
+    '%c : Tensor(float32, [3, N]) = getitem[items=(("select", 0),)](%b)',
+    # a new axis: not moved
+    '%c : Tensor(float32, [N, 1, 5, 3]) = getitem[items=(("slice", None, None, None), ("newaxis",))](%b)',
+])
+def test_an_index_that_would_reorder_or_add_dims_stays_after_the_permute(reader):
+    text = f'''\
+        graph(%y : Tensor(float32, [5, N, 3])):
+          %b : Tensor(float32, [3, N, 5]) = permute[dims=(2, 1, 0)](%y)
+          {reader}
+          return (%c)
+        '''
+    if "newaxis" in reader:
+        text = text.replace("[3, N, 5]) = permute[dims=(2, 1, 0)]", "[N, 5, 3]) = permute[dims=(1, 0, 2)]")
+    check_pass(fold_layout, text, text)
+
+
+def test_a_permute_with_another_reader_keeps_its_index():
+    text = '''\
+        graph(%y : Tensor(float32, [5, N, 3])):
+          %b : Tensor(float32, [N, 5, 3]) = permute[dims=(1, 0, 2)](%y)
+          %c : Tensor(float32, [N, 3]) = getitem[items=(("slice", None, None, None), ("select", -1))](%b)
+          return (%c, %b)
+        '''
+    check_pass(fold_layout, text, text)
