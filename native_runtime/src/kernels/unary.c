@@ -100,7 +100,7 @@ ACTIVATION_LOOPS(tanh, esm_tanhf(x), tanh(x))
 ACTIVATION_LOOPS(sigmoid, esm_sigmoidf(x), x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)))
 ACTIVATION_LOOPS(silu, x * esm_sigmoidf(x), x >= 0 ? x / (1 + exp(-x)) : x * exp(x) / (1 + exp(x)))
 FLOAT_LOOPS2(erf, esm_erff(x), erf(x))
-ACTIVATION_LOOPS(gelu_erf, 0.5f * x * (1.0f + esm_erff(x * (float)SQRT1_2)), 0.5 * x * (1 + erf(x * SQRT1_2)))
+ACTIVATION_LOOPS(gelu_erf, esm_gelu_erff(x), 0.5 * x * (1 + erf(x * SQRT1_2)))
 ACTIVATION_LOOPS(gelu_tanh, 0.5f * x * (1.0f + esm_tanhf((float)SQRT_2_OVER_PI * (x + 0.044715f * x * x * x))),
              0.5 * x * (1 + tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))))
 /* The mode picks a loop once per call: a select inside one loop computed both forms (2x work). */
