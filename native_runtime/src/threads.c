@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <sched.h>
 
-/* C99 has no atomics: GCC's and clang's builtins, on the two fields read outside the mutex. */
+/* C99 has no atomics: GCC's and clang's builtins, on the fields read outside the mutex. */
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 #define FETCH_ADD(x, v) __atomic_fetch_add(&(x), (v), __ATOMIC_ACQ_REL)
