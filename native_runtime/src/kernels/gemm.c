@@ -4,7 +4,9 @@
  * B[kc x nc] into NR-wide row panels; for each MC-tall block of A pack A[mc x kc] into MR-tall
  * column panels; then the micro-kernel computes every MR x NR tile of C from one A panel and
  * one B panel, holding the tile in registers for the whole kc loop. Edge tiles go through a
- * small stack buffer so the micro-kernels only ever see full tiles.
+ * small stack buffer so the micro-kernels only ever see full tiles. Each product picks the
+ * kernel's wide tile or its narrow one, and runs transposed when its few columns would leave
+ * most of every tile empty (tile_for).
  *
  * The x86 micro-kernels are compiled with target attributes, so the library builds for the
  * baseline ISA and picks the best kernel the running CPU supports (__builtin_cpu_supports). */
@@ -628,8 +630,8 @@ void esm_sgemm_run(const esm_node_ctx *ctx, const esm_gemm *g, void *scratch)
 
 /* ---- generated B (convolution) --------------------------------------------------------------- */
 /* A packed B block holds about 16 KB: the panel writer's stores and the micro-kernel's reads stay
- * in L1 (a convolution's packed weights, few rows, are small beside it), and A is packed once for
- * all columns. (64 KB, L2, measured 1-2 % slower on the benchmark's CNNs.) */
+ * in L1 (a convolution's packed weights, few rows, are small beside it), and each thread packs A
+ * once for all its columns. (64 KB, L2, measured 1-2 % slower on the benchmark's CNNs.) */
 #define GEN_B_FLOATS 4096
 
 static int64_t gen_nc(const gemm_kernel *kr, int64_t n, int64_t kc)

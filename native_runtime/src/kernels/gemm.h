@@ -52,7 +52,7 @@ typedef void (*esm_rows_fn)(const void *arg, float *row, int64_t n);
 
 typedef struct esm_gemm_gen {
     int64_t m, n, k;
-    const float *a; /* A[i][p] = a[i * a_rs + p]: packed once per call for every column */
+    const float *a; /* A[i][p] = a[i * a_rs + p]: packed once per call by each thread that runs */
     int64_t a_rs;
     esm_pack_b_fn pack_b; /* B, e.g. im2col of a batch of images */
     const void *pack_arg;
@@ -68,9 +68,10 @@ typedef struct esm_gemm_gen {
     const void *act_arg;
 } esm_gemm_gen;
 
-/* Scratch for esm_sgemm_gen_run: packed A plus one B block per session thread. */
+/* Scratch for esm_sgemm_gen_run: a packed A and a B block per session thread. */
 size_t esm_sgemm_gen_scratch(const struct esm_node_ctx *ctx, int64_t m, int64_t n, int64_t k);
-/* C = act(A B (+ bias)) with B from g->pack_b, the columns split over the session's threads; the
- * bias and the activation go in as each tile is stored, while it is in L1. */
+/* C = act(A B (+ bias)) with B from g->pack_b, the columns split over the session's threads (whole
+ * segments per thread where there are enough); the bias and a clamp go in on the micro-kernel's
+ * registers, any other activation as each tile is stored, while it is in L1. */
 void esm_sgemm_gen_run(const struct esm_node_ctx *ctx, const esm_gemm_gen *g, void *scratch);
 #endif
