@@ -17,13 +17,15 @@ void esm_iter_add_strided(esm_iter *it, const void *data, int32_t ndim, const in
     for (d = 0; d < it->ndim; d++) it->stride[k][d] = d < lead ? 0 : stride[d - lead];
 }
 
+/* Unsigned: an empty tensor's other dims may be huge (it takes no memory, so no limit stops them)
+ * and their product would overflow int64 - the strides of an empty tensor are never followed. */
 void esm_contiguous_strides(const esm_tensor *t, int64_t *stride)
 {
-    int64_t step = (int64_t)esm_dtype_size(t->dtype);
+    uint64_t step = esm_dtype_size(t->dtype);
     int32_t d;
     for (d = t->ndim - 1; d >= 0; d--) {
-        stride[d] = t->shape[d] == 1 ? 0 : step;
-        step *= t->shape[d];
+        stride[d] = t->shape[d] == 1 ? 0 : (int64_t)step;
+        step *= (uint64_t)t->shape[d];
     }
 }
 
@@ -45,6 +47,13 @@ static int mergeable(const esm_iter *it, int32_t outer, int32_t inner)
 void esm_iter_coalesce(esm_iter *it)
 {
     int32_t d, k, n = 0;
+    /* an empty space runs nothing: one dim of 0 (its other dims may be huge, their products
+     * beyond int64) */
+    for (d = 0; d < it->ndim; d++)
+        if (it->shape[d] == 0) {
+            it->ndim = 1, it->shape[0] = 0;
+            return;
+        }
     /* drop size-1 dims: they never advance a pointer */
     for (d = 0; d < it->ndim; d++) {
         if (it->shape[d] == 1) continue;
