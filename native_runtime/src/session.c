@@ -64,18 +64,30 @@ static esm_status node_fail(esm_session *s, int32_t node, esm_status st, const c
 
 /* ---- slots ------------------------------------------------------------------------------- */
 
+/* The first dim of `shape` that is negative or takes the product of the nonzero dims beyond 2^56
+ * elements, or -1; *numel is the element count. The nonzero dims, not the running product: after
+ * a 0 the count stays 0, but kernels still multiply the other dims into strides and sizes. */
+static int32_t bad_dim(int32_t ndim, const int64_t *shape, uint64_t *numel) {
+    uint64_t span = 1;
+    *numel = 1;
+    for (int32_t d = 0; d < ndim; d++) {
+        if (shape[d] < 0 || (shape[d] > 0 && span > ((uint64_t)1 << 56) / (uint64_t)shape[d])) return d;
+        *numel *= (uint64_t)shape[d];
+        if (shape[d] > 0) span *= (uint64_t)shape[d];
+    }
+    return -1;
+}
+
 esm_status esm_slot_set_tensor(esm_session *s, int32_t value, esm_dtype dtype, int32_t ndim, const int64_t *shape) {
     esm_slot *slot = &s->slots[value];
     if (ndim < 0 || ndim > ESM_MAX_DIMS || dtype < ESM_FLOAT32 || dtype > ESM_BOOL)
         return esm_session_fail(s, ESM_ERR_UNSUPPORTED, "value %s: rank %d or dtype %d out of range",
                                 s->model->values[value].name, (int)ndim, (int)dtype);
-    uint64_t numel = 1;
-    for (int32_t d = 0; d < ndim; d++) {
-        if (shape[d] < 0 || (shape[d] > 0 && numel > ((uint64_t)1 << 56) / (uint64_t)shape[d]))
-            return esm_session_fail(s, ESM_ERR_SHAPE, "value %s: dim %d is %lld", s->model->values[value].name,
-                                    (int)d, (long long)shape[d]);
-        numel *= (uint64_t)shape[d];
-    }
+    uint64_t numel;
+    int32_t bad = bad_dim(ndim, shape, &numel);
+    if (bad >= 0)
+        return esm_session_fail(s, ESM_ERR_SHAPE, "value %s: dim %d is %lld", s->model->values[value].name, (int)bad,
+                                (long long)shape[bad]);
     slot->kind = SLOT_TENSOR;
     slot->t.dtype = dtype;
     slot->t.ndim = ndim;
@@ -536,12 +548,11 @@ esm_status esm_session_set_input(esm_session *s, int32_t index, esm_dtype dtype,
     if (dtype != info->dtype)
         return esm_session_fail(s, ESM_ERR_INVALID_ARGUMENT, "input %s: dtype %s given, the model takes %s", info->name,
                                 esm_dtype_name(dtype), esm_dtype_name(info->dtype));
-    uint64_t numel = 1;
-    for (int32_t d = 0; d < ndim; d++) {
-        if (shape[d] < 0 || (shape[d] > 0 && numel > ((uint64_t)1 << 56) / (uint64_t)shape[d]))
-            return esm_session_fail(s, ESM_ERR_INVALID_ARGUMENT, "input %s: dim %d is %lld", info->name, (int)d, (long long)shape[d]);
-        numel *= (uint64_t)shape[d];
-    }
+    uint64_t numel;
+    int32_t bad = bad_dim(ndim, shape, &numel);
+    if (bad >= 0)
+        return esm_session_fail(s, ESM_ERR_INVALID_ARGUMENT, "input %s: dim %d is %lld", info->name, (int)bad,
+                                (long long)shape[bad]);
     if (numel * esm_dtype_size(dtype) != bytes)
         return esm_session_fail(s, ESM_ERR_INVALID_ARGUMENT, "input %s: %zu bytes given, the shape needs %llu", info->name, bytes,
                                 (unsigned long long)(numel * esm_dtype_size(dtype)));

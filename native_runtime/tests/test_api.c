@@ -38,6 +38,12 @@ int main(void) {
     CHECK(strstr(esm_session_error(s), "out of range") != NULL, "message: %s", esm_session_error(s));
     CHECK(esm_session_set_input(s, 0, ESM_FLOAT32, NULL, 2, c.in[0].data, c.in[0].bytes) == ESM_ERR_INVALID_ARGUMENT, "NULL shape");
     CHECK(esm_session_set_input(s, 0, ESM_FLOAT32, c.in[0].shape, 9, c.in[0].data, c.in[0].bytes) == ESM_ERR_INVALID_ARGUMENT, "9 dims");
+    {   /* empty, yet its other dims multiply to 2^80 (kernels multiply them into strides) */
+        const int64_t huge[3] = {0, (int64_t)1 << 40, (int64_t)1 << 40};
+        CHECK(esm_session_set_input(s, 0, ESM_FLOAT32, huge, 3, c.in[0].data, 0) == ESM_ERR_INVALID_ARGUMENT &&
+                  strstr(esm_session_error(s), "dim 2") != NULL,
+              "huge dims beside a 0: %s", esm_session_error(s));
+    }
     CHECK(esm_session_output(s, 0, &info, &data) == ESM_ERR_STATE, "output before run");
     bind_inputs(s, &c);
     CHECK(esm_session_prepare(s) == ESM_OK && esm_session_run(s) == ESM_OK, "%s", esm_session_error(s));
